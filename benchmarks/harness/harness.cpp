@@ -1,0 +1,105 @@
+// Harness implementation: parse, check --out early, run Google Benchmark with a reporter that
+// both prints and captures the JSON, write the JSON atomically, print the summary from it.
+#include "benchmarks/harness/harness.h"
+
+#include <benchmark/benchmark.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "benchmarks/harness/summary.h"
+#include "common/environment.h"
+#include "common/json_file.h"
+
+namespace pb::bench {
+namespace {
+
+// Sends every report event to the console reporter (live progress) and to a JSON reporter
+// writing into memory; the JSON is written to disk only once the run completed.
+class TeeReporter : public benchmark::BenchmarkReporter {
+ public:
+  explicit TeeReporter(std::ostream* json_out) {
+    json_.SetOutputStream(json_out);
+    json_.SetErrorStream(&std::cerr);
+  }
+  bool ReportContext(const Context& context) override {
+    const bool ok = console_.ReportContext(context);
+    return json_.ReportContext(context) && ok;
+  }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    console_.ReportRuns(runs);
+    json_.ReportRuns(runs);
+  }
+  void Finalize() override {
+    console_.Finalize();
+    json_.Finalize();
+  }
+
+ private:
+  benchmark::ConsoleReporter console_;
+  benchmark::JSONReporter json_;
+};
+
+}  // namespace
+
+int run_suite(int argc, char** argv, const Suite& suite) {
+  HarnessOptions options;
+  Cli cli(suite.program, suite.purpose);
+  cli.option("out", &options.out, "write the JSON report here (atomically)")
+      .flag("quick", &options.quick, "tiny sweep with fixed iterations (smoke test)")
+      .pass_through("--benchmark_", "Google Benchmark flags, e.g. --benchmark_filter=<regex>");
+  suite.add_options(cli);
+  parse_or_exit(cli, argc, argv);
+  if (!options.out.empty()) {
+    try {
+      check_writable(options.out);
+    } catch (const FileError& error) {
+      fail_usage(suite.program, error.what());
+    }
+  }
+
+  // Google Benchmark parses its own flags; anything it does not know is an error, as ours are.
+  std::vector<std::string> bench_args{suite.program};
+  for (const std::string& arg : cli.passed_through()) bench_args.push_back(arg);
+  std::vector<char*> bench_argv;
+  for (std::string& arg : bench_args) bench_argv.push_back(arg.data());
+  int bench_argc = static_cast<int>(bench_argv.size());
+  benchmark::Initialize(&bench_argc, bench_argv.data());
+  if (bench_argc > 1) fail_usage(suite.program, "unknown flag '" + std::string(bench_argv[1]) + "' (see --help)");
+
+  for (const auto& [key, value] : environment_context()) benchmark::AddCustomContext(key, value);
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  benchmark::AddCustomContext("pb_suite", suite.program);
+  benchmark::AddCustomContext("pb_command_line", command_line);
+
+  suite.register_benchmarks(options);
+  std::ostringstream json_text;
+  TeeReporter reporter(&json_text);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  nlohmann::json report;
+  try {
+    report = nlohmann::json::parse(json_text.str());
+  } catch (const nlohmann::json::exception& error) {
+    std::cerr << suite.program << ": error: Google Benchmark produced invalid JSON: " << error.what() << "\n";
+    return 1;
+  }
+  std::cout << "\n== Summary" << (options.out.empty() ? "" : " (" + options.out + ")") << " ==\n";
+  print_summary(report, std::cout);
+  if (!options.out.empty()) {
+    try {
+      write_file_atomic(options.out, report.dump(2) + "\n");
+    } catch (const FileError& error) {
+      std::cerr << suite.program << ": error: " << error.what() << "\n";
+      return 2;
+    }
+  }
+  for (const SummaryRow& row : summary_rows(report)) {
+    if (!row.error.empty() && !is_skip(row)) return 1;
+  }
+  return 0;
+}
+
+}  // namespace pb::bench

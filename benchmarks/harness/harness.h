@@ -1,0 +1,31 @@
+// The harness every benchmark binary runs through: the shared CLI, environment context, Google
+// Benchmark, one atomic JSON report and the summary table printed from that same JSON.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/cli.h"
+
+namespace pb::bench {
+
+// Settings the harness owns, visible to a suite when it registers its benchmarks.
+struct HarnessOptions {
+  std::string out;     // JSON report path ("" = no file)
+  bool quick = false;  // tiny sweep with fixed iterations, for smoke tests
+};
+
+struct Suite {
+  std::string program;  // binary name, e.g. "bench_cpu_training"
+  std::string purpose;  // one line for --help
+  // Adds the suite's own flags (sweep lists, sizes) to the shared parser.
+  std::function<void(Cli&)> add_options;
+  // Registers the benchmarks, after parsing, with benchmark::RegisterBenchmark.
+  std::function<void(const HarnessOptions&)> register_benchmarks;
+};
+
+// Runs a suite; returns the process exit code: 0, 1 when a benchmark failed its correctness
+// check (a real error, not a recorded skip), 2 for a bad command line or unwritable --out.
+int run_suite(int argc, char** argv, const Suite& suite);
+
+}  // namespace pb::bench

@@ -1,0 +1,23 @@
+// Device selection from a flag value: cpu, cuda, cuda:N or auto, with one-line errors.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace pb {
+
+struct DeviceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Why CUDA cannot be used in this process, or "" when it can.
+std::string cuda_unavailable_reason();
+
+// "cpu", "cuda" (= cuda:0), "cuda:N", or "auto" (cuda:0 when usable, else cpu).
+// Throws DeviceError with a one-line message for a malformed spec, when CUDA is asked for and
+// unusable, or when cuda:N names a device that does not exist.
+torch::Device parse_device(const std::string& spec);
+
+}  // namespace pb

@@ -1,0 +1,92 @@
+// Tests for common/data: determinism, disjoint splits, target types, load cost, and a DataLoader
+// that neither loses nor duplicates samples with any worker count.
+#include <gtest/gtest.h>
+
+#include "common/data.h"
+
+namespace {
+
+TEST(Data, SameSeedSameDataOtherSeedOtherData) {
+  for (pb::ModelKind kind : pb::all_model_kinds()) {
+    pb::DataSplit a = pb::make_synthetic_split(kind, 64, 16, 7);
+    pb::DataSplit b = pb::make_synthetic_split(kind, 64, 16, 7);
+    pb::DataSplit c = pb::make_synthetic_split(kind, 64, 16, 8);
+    EXPECT_TRUE(torch::equal(a.train.inputs, b.train.inputs)) << pb::model_name(kind);
+    EXPECT_TRUE(torch::equal(a.val.targets, b.val.targets)) << pb::model_name(kind);
+    EXPECT_FALSE(torch::equal(a.train.inputs, c.train.inputs)) << pb::model_name(kind);
+  }
+}
+
+TEST(Data, ValidationNeverOverlapsTraining) {
+  for (pb::ModelKind kind : pb::all_model_kinds()) {
+    pb::DataSplit split = pb::make_synthetic_split(kind, 200, 50, 0);
+    ASSERT_EQ(split.train.size(), 200);
+    ASSERT_EQ(split.val.size(), 50);
+    torch::Tensor train = split.train.inputs.flatten(1), val = split.val.inputs.flatten(1);
+    EXPECT_GT(torch::cdist(val, train).min().item<double>(), 1e-3) << pb::model_name(kind);
+  }
+}
+
+TEST(Data, ShapesAndTargetTypesMatchEachSource) {
+  pb::DataSplit linear = pb::make_synthetic_split(pb::ModelKind::kLinear, 10, 2, 0);
+  EXPECT_EQ(linear.train.inputs.sizes(), (std::vector<int64_t>{10, 10}));
+  EXPECT_EQ(linear.train.targets.scalar_type(), torch::kLong);  // CrossEntropyLoss takes class indices
+  pb::DataSplit mlp = pb::make_synthetic_split(pb::ModelKind::kMlp, 10, 2, 0);
+  EXPECT_EQ(mlp.train.inputs.scalar_type(), torch::kFloat);  // source 001 fed int64 to Linear
+  EXPECT_EQ(mlp.train.targets.scalar_type(), torch::kFloat);  // and int64 targets to MSELoss
+  EXPECT_TRUE(torch::equal(mlp.train.targets.sum(1), torch::ones({10})));
+  pb::DataSplit cnn = pb::make_synthetic_split(pb::ModelKind::kCnn, 10, 2, 0);
+  EXPECT_EQ(cnn.train.inputs.sizes(), (std::vector<int64_t>{10, 3, 32, 32}));
+  EXPECT_LT(cnn.train.targets.max().item<int64_t>(), 10);
+}
+
+TEST(Data, LabelsAreBalancedEnoughToLearn) {
+  pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, 2000, 1, 0);
+  const double ones = split.train.targets.to(torch::kDouble).mean().item<double>();
+  EXPECT_GT(ones, 0.3);
+  EXPECT_LT(ones, 0.7);
+}
+
+TEST(LoadCost, IsCalibratedAndDeterministic) {
+  EXPECT_GT(pb::load_cost_iterations_per_us(), 0);
+  EXPECT_EQ(pb::burn_load_cost(3, 1000), pb::burn_load_cost(3, 1000));
+  EXPECT_NE(pb::burn_load_cost(3, 1000), pb::burn_load_cost(4, 1000));
+}
+
+TEST(Coverage, DetectsLostAndDuplicatedSamples) {
+  pb::Coverage full{4, 0 + 1 + 2 + 3, 0 + 1 + 4 + 9};
+  EXPECT_TRUE(full.is_one_epoch_of(4));
+  EXPECT_FALSE(full.is_one_epoch_of(5));
+  // Same count and same index sum as 0,1,2,3: only the sum of squares tells them apart.
+  pb::Coverage one_twice{4, 0 + 1 + 1 + 4, 0 + 1 + 1 + 16};  // 1 twice, 2 and 3 lost, 4 out of range
+  EXPECT_FALSE(one_twice.is_one_epoch_of(4));
+  pb::Coverage two_thrice{4, 0 + 2 + 2 + 2, 0 + 4 + 4 + 4};  // 2 three times, 1 and 3 lost
+  EXPECT_FALSE(two_thrice.is_one_epoch_of(4));
+}
+
+class LoaderTest : public testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+
+TEST_P(LoaderTest, EveryEpochSeesEverySampleOnce) {
+  const auto [workers, prefetch] = GetParam();
+  pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, 103, 1, 0);  // 103 = 3 x 32 + 7
+  pb::SyntheticDataset dataset(split.train, /*load_cost_us=*/1);
+  auto loader = pb::make_loader(dataset, {32, workers, prefetch});
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    int64_t samples = 0, batches = 0;
+    torch::Tensor label_sum = torch::zeros({}, torch::kLong);
+    for (auto& batch : *loader) {
+      samples += batch.data.size(0);
+      label_sum += batch.target.sum();
+      ++batches;
+    }
+    EXPECT_EQ(samples, 103);
+    EXPECT_EQ(batches, 4);
+    EXPECT_EQ(label_sum.item<int64_t>(), split.train.targets.sum().item<int64_t>());
+    EXPECT_TRUE(dataset.take_coverage().is_one_epoch_of(103)) << "workers " << workers << " epoch " << epoch;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(WorkersAndPrefetch, LoaderTest,
+                         testing::Combine(testing::Values(0, 1, 2, 3), testing::Values(0, 32)));
+
+}  // namespace

@@ -1,0 +1,59 @@
+// The sources' errors (see docs/source_errors.md), each shown failing the source's way and
+// working the corrected way.
+#include <gtest/gtest.h>
+
+#include "common/data.h"
+#include "common/models.h"
+#include "common/train.h"
+
+namespace {
+
+// 002: view(-1, 64*8*8) after two 32x32 convolutions makes 16 rows per image.
+TEST(SourceErrors, Cnn002FlattenMakes512RowsFor32Labels) {
+  pb::Cnn model;
+  torch::Tensor inputs = torch::randn({32, 3, 32, 32});
+  torch::Tensor labels = torch::randint(0, 10, {32}, torch::kLong);
+  // The source's forward: no pooling, so the map stays 64x32x32.
+  torch::Tensor x = torch::relu(model->conv2(torch::relu(model->conv1(inputs))));
+  torch::Tensor rows = x.view({-1, 64 * 8 * 8});
+  EXPECT_EQ(rows.size(0), 512);
+  torch::Tensor source_logits = model->fc2(torch::relu(model->fc1(rows)));
+  EXPECT_THROW(torch::nn::functional::cross_entropy(source_logits, labels), c10::Error);
+  // The corrected model: one row per image, and the loss computes.
+  torch::Tensor logits = model->forward(inputs);
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{32, 10}));
+  EXPECT_TRUE(torch::isfinite(torch::nn::functional::cross_entropy(logits, labels)).item<bool>());
+}
+
+// 001: int64 data into Linear raises at once; int64 targets into MSELoss raise in backward()
+// ("Found dtype Long but expected Float"); float data and targets train.
+TEST(SourceErrors, Mlp001NeedsFloatInputsAndTargets) {
+  pb::Mlp model;
+  torch::Tensor int_data = torch::tensor({{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
+  torch::Tensor int_labels = torch::tensor({{0, 1}});
+  EXPECT_EQ(int_data.scalar_type(), torch::kLong);
+  EXPECT_THROW(model->forward(int_data), c10::Error);
+  torch::Tensor float_out = model->forward(int_data.to(torch::kFloat));
+  EXPECT_THROW(torch::mse_loss(float_out, int_labels).backward(), c10::Error);
+  EXPECT_NO_THROW(torch::mse_loss(float_out, int_labels.to(torch::kFloat)).backward());
+}
+
+// 000: random labels cannot be learned: a held-out split scores chance, while the training set,
+// which the source validates on, scores above it by memorisation. Learnable data generalises.
+TEST(SourceErrors, Linear000RandomLabelsScoreChanceOnHeldOutData) {
+  torch::manual_seed(0);
+  pb::TensorData random_train = pb::make_random_label_data(1000, 1);
+  pb::TensorData random_val = pb::make_random_label_data(2000, 2);
+  pb::Trainer guesser(pb::ModelKind::kLinear, random_train, {32, 0, 0}, 0);
+  for (int epoch = 0; epoch < 10; ++epoch) guesser.run_epoch();
+  const double held_out = pb::evaluate(guesser.model(), pb::ModelKind::kLinear, random_val).accuracy;
+  EXPECT_GT(held_out, 0.45);
+  EXPECT_LT(held_out, 0.55);
+
+  pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, 1000, 2000, 0);
+  pb::Trainer learner(pb::ModelKind::kLinear, split.train, {32, 0, 0}, 0);
+  for (int epoch = 0; epoch < 10; ++epoch) learner.run_epoch();
+  EXPECT_GT(pb::evaluate(learner.model(), pb::ModelKind::kLinear, split.val).accuracy, 0.9);
+}
+
+}  // namespace
