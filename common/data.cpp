@@ -2,6 +2,9 @@
 #include "common/data.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -83,6 +86,14 @@ SyntheticDataset::SyntheticDataset(TensorData data, double load_cost_us)
       counters_(std::make_shared<Counters>()) {}
 
 torch::data::Example<> SyntheticDataset::get_batch(c10::ArrayRef<size_t> indices) {
+  if (worker_nice_ > 0 && std::this_thread::get_id() != creator_) {
+    thread_local bool niced = false;  // a worker thread serves one loader for its whole life
+    if (!niced) {
+      // Linux: setpriority on a thread id changes that thread only. Raising nice needs no rights.
+      setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), static_cast<int>(worker_nice_));
+      niced = true;
+    }
+  }
   std::vector<int64_t> rows(indices.begin(), indices.end());
   uint64_t sum = 0, square_sum = 0, sink = 0;
   for (size_t index : indices) {
@@ -108,11 +119,30 @@ Coverage SyntheticDataset::take_coverage() {
   return c;
 }
 
+const std::vector<LoaderPreset>& loader_presets() {
+  static const std::vector<LoaderPreset> presets = {
+      {"default", false, true, 0}, {"deep", true, true, 0}, {"deep-nice", true, true, 19}, {"deep-unordered", true, false, 0}};
+  return presets;
+}
+
+const LoaderPreset& find_loader_preset(const std::string& name) {
+  for (const LoaderPreset& preset : loader_presets()) {
+    if (preset.name == name) return preset;
+  }
+  throw std::invalid_argument("unknown loader '" + name + "' (expected default, deep, deep-nice or deep-unordered)");
+}
+
+LoaderOptions loader_options(const LoaderPreset& preset, int64_t batch_size, int64_t workers, int64_t deep_prefetch) {
+  return {batch_size, workers, preset.deep ? deep_prefetch : 0, preset.ordered, preset.worker_nice};
+}
+
 std::unique_ptr<Loader> make_loader(SyntheticDataset dataset, const LoaderOptions& options) {
   const auto size = *dataset.size();
+  dataset.set_worker_nice(options.worker_nice);
   auto loader_options = torch::data::DataLoaderOptions()
                             .batch_size(static_cast<size_t>(options.batch_size))
-                            .workers(static_cast<size_t>(options.workers));
+                            .workers(static_cast<size_t>(options.workers))
+                            .enforce_ordering(options.ordered);
   // Only with workers: without them libtorch never runs the queued jobs, yet queueing them still
   // drains the sampler, and the epoch would come out empty.
   if (options.prefetch > 0 && options.workers > 0) loader_options.max_jobs(static_cast<size_t>(options.prefetch));

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 
 #include <torch/torch.h>
 
@@ -64,6 +65,9 @@ class SyntheticDataset : public torch::data::datasets::BatchDataset<SyntheticDat
   // Returns the coverage since the last call and resets it. Shared by copies of this dataset, so
   // it still works after the DataLoader has taken the dataset by value.
   Coverage take_coverage();
+  // Called by make_loader: get_batch lowers the priority of any thread other than the one that
+  // created the dataset (that is, of DataLoader workers) by `nice`, once per thread.
+  void set_worker_nice(int64_t nice) { worker_nice_ = nice; }
 
  private:
   struct Counters {
@@ -75,16 +79,44 @@ class SyntheticDataset : public torch::data::datasets::BatchDataset<SyntheticDat
   TensorData data_;
   int64_t load_iterations_per_sample_;
   std::shared_ptr<Counters> counters_;
+  std::thread::id creator_ = std::this_thread::get_id();
+  int64_t worker_nice_ = 0;
 };
 
-// DataLoader settings. `prefetch` is libtorch's max_jobs: how many batches may be requested
-// ahead of the training loop. 0 keeps libtorch's default of 2 per worker, which leaves the main
-// thread waiting for a wake-up on cheap batches; see docs/1_multi_cpu.md. Ignored without workers.
+// DataLoader settings; both knobs matter only with workers (docs/1_multi_cpu.md, step 6).
+//  - prefetch: libtorch's max_jobs, how many batches may be requested ahead of the training loop.
+//    0 keeps libtorch's default of 2 per worker, which leaves the training thread waiting for a
+//    wake-up on cheap batches.
+//  - ordered: libtorch's enforce_ordering. With several workers, batches finish out of order;
+//    ordered delivery makes the training thread wait for the one next in line (a worker that
+//    was preempted holds everyone up), unordered takes whichever is ready. The batches are the
+//    same random shuffle either way; only their order, and so the exact loss curve, changes.
 struct LoaderOptions {
   int64_t batch_size = 32;
   int64_t workers = 0;
   int64_t prefetch = 0;
+  bool ordered = true;
+  // Lower the worker threads' scheduling priority (nice) so that, when there are more busy
+  // threads than cores, the training thread is never the one preempted: workers then fill idle
+  // core time instead of competing for it. 0 leaves them at the training thread's priority.
+  int64_t worker_nice = 0;
 };
+
+// Named loader settings, compared by tutorial step 6 and benchmark family 1:
+//   default         libtorch's defaults: 2 batches ahead per worker, ordered, normal priority
+//   deep            a deep prefetch (`deep_prefetch` batches, a whole epoch where possible)
+//   deep-nice       deep, and workers at nice 19: they only use core time the trainer leaves
+//   deep-unordered  deep, batches delivered as they finish
+struct LoaderPreset {
+  std::string name;
+  bool deep;
+  bool ordered;
+  int64_t worker_nice;
+};
+const std::vector<LoaderPreset>& loader_presets();
+// Throws std::invalid_argument("unknown loader 'x' (expected default, deep, deep-nice or deep-unordered)").
+const LoaderPreset& find_loader_preset(const std::string& name);
+LoaderOptions loader_options(const LoaderPreset& preset, int64_t batch_size, int64_t workers, int64_t deep_prefetch);
 
 using Loader = torch::data::StatelessDataLoader<SyntheticDataset, torch::data::samplers::RandomSampler>;
 

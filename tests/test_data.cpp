@@ -2,6 +2,15 @@
 // that neither loses nor duplicates samples with any worker count.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "common/data.h"
 
 namespace {
@@ -64,13 +73,13 @@ TEST(Coverage, DetectsLostAndDuplicatedSamples) {
   EXPECT_FALSE(two_thrice.is_one_epoch_of(4));
 }
 
-class LoaderTest : public testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+class LoaderTest : public testing::TestWithParam<std::tuple<int64_t, int64_t, bool>> {};
 
 TEST_P(LoaderTest, EveryEpochSeesEverySampleOnce) {
-  const auto [workers, prefetch] = GetParam();
+  const auto [workers, prefetch, ordered] = GetParam();
   pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, 103, 1, 0);  // 103 = 3 x 32 + 7
   pb::SyntheticDataset dataset(split.train, /*load_cost_us=*/1);
-  auto loader = pb::make_loader(dataset, {32, workers, prefetch});
+  auto loader = pb::make_loader(dataset, {32, workers, prefetch, ordered});
   for (int epoch = 0; epoch < 3; ++epoch) {
     int64_t samples = 0, batches = 0;
     torch::Tensor label_sum = torch::zeros({}, torch::kLong);
@@ -86,7 +95,56 @@ TEST_P(LoaderTest, EveryEpochSeesEverySampleOnce) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(WorkersAndPrefetch, LoaderTest,
-                         testing::Combine(testing::Values(0, 1, 2, 3), testing::Values(0, 32)));
+INSTANTIATE_TEST_SUITE_P(WorkersPrefetchOrder, LoaderTest,
+                         testing::Combine(testing::Values(0, 1, 2, 3), testing::Values(0, 32), testing::Bool()));
+
+}  // namespace
+
+namespace {
+
+// Nice values of this process's threads, read from /proc (field 19 of /proc/self/task/*/stat).
+std::vector<int> thread_nice_values() {
+  std::vector<int> values;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream stat(task.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    std::istringstream fields(text.substr(text.rfind(')') + 2));  // skip "pid (comm) "
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) values.push_back(std::stoi(field));
+    }
+  }
+  return values;
+}
+
+TEST(LoaderPresets, NamesAndOptions) {
+  EXPECT_EQ(pb::loader_presets().size(), 4u);
+  const pb::LoaderOptions deep_nice = pb::loader_options(pb::find_loader_preset("deep-nice"), 32, 2, 64);
+  EXPECT_EQ(deep_nice.prefetch, 64);
+  EXPECT_EQ(deep_nice.worker_nice, 19);
+  EXPECT_TRUE(deep_nice.ordered);
+  EXPECT_EQ(pb::loader_options(pb::find_loader_preset("default"), 32, 2, 64).prefetch, 0);
+  EXPECT_FALSE(pb::loader_options(pb::find_loader_preset("deep-unordered"), 32, 2, 64).ordered);
+  try {
+    pb::find_loader_preset("fast");
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "unknown loader 'fast' (expected default, deep, deep-nice or deep-unordered)");
+  }
+}
+
+TEST(LoaderPresets, NiceLowersWorkersOnlyNeverTheTrainingThread) {
+  const int own_before = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, 256, 1, 0);
+  for (int64_t workers : {0, 3}) {
+    // 3 ms of loading per batch keeps a worker busy long enough that every worker gets a batch.
+    auto loader = pb::make_loader(pb::SyntheticDataset(split.train, 100), {32, workers, 8, true, /*worker_nice=*/7});
+    for (auto& batch : *loader) (void)batch;
+    const std::vector<int> nice = thread_nice_values();
+    // Each worker served batches from its own thread: all of them, and only them, are at nice 7.
+    EXPECT_EQ(std::count(nice.begin(), nice.end(), 7), workers) << workers << " workers";
+    EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))), own_before);
+  }
+}
 
 }  // namespace
