@@ -29,7 +29,7 @@ TEST(Summary, OneRowPerRunWithCounters) {
   const std::string text = out.str();
   EXPECT_NE(text.find("samples_per_s    final_loss"), std::string::npos) << text;  // rate first
   EXPECT_NE(text.find("a/workers:2"), std::string::npos);
-  EXPECT_NE(text.find("cuda: unavailable: test"), std::string::npos);
+  EXPECT_NE(text.find("GPU cases: skipped, CUDA unavailable: test; the CPU cases ran"), std::string::npos);
 }
 
 TEST(Summary, UsesMediansWhenRepeated) {

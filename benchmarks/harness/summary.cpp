@@ -96,8 +96,14 @@ void print_summary(const nlohmann::json& report, std::ostream& out) {
     }
     out << "\n";
   }
-  if (report["context"].contains("cuda_status")) {
-    out << "\ncuda: " << report["context"]["cuda_status"].get<std::string>() << "\n";
+  const auto& context = report["context"];
+  if (context.contains("cuda_status") && context["cuda_status"].is_string()) {
+    const std::string status = context["cuda_status"].get<std::string>();
+    if (status == "available") {
+      out << "\nCUDA: available (" << context.value("gpu_names", std::string("?")) << ")\n";
+    } else {
+      out << "\nGPU cases: skipped, CUDA " << status << "; the CPU cases ran\n";
+    }
   }
   for (const bool skips : {true, false}) {
     bool header = false;
