@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job (README command 1): set up, build, run the default benchmark suite, write JSON
-# reports to results/<machine>/ and print their summary. CPU suites run everywhere; GPU cases
-# are recorded as skipped, with the reason, on a machine without CUDA.
+# reports to results/<machine>/, print their summary, and write a Markdown report with SVG charts
+# beside each. CPU suites run everywhere; the summary says when GPU cases were skipped, and why.
 #   PB_MACHINE=name        results folder name (default: <hostname>-<cores>core)
 #   PB_REPETITIONS=n       repetitions per point (default 3; the summary shows medians)
 #   PB_MIN_TIME=seconds    minimum time per repetition (default 0.2)
@@ -11,8 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../common/setup.sh"
 machine=${PB_MACHINE:-$(hostname -s)-$(nproc)core}
 out_dir="$PB_ROOT/results/$machine"
 mkdir -p "$out_dir"
-bench_flags=(--benchmark_repetitions="${PB_REPETITIONS:-3}" --benchmark_display_aggregates_only=true
-             --benchmark_min_time="${PB_MIN_TIME:-0.2}")
+bench_flags=(--benchmark_repetitions="${PB_REPETITIONS:-3}" --benchmark_min_time="${PB_MIN_TIME:-0.2}")
 
 # The default suite: one line per family binary and its report name.
 suites=(
@@ -23,8 +22,14 @@ for entry in "${suites[@]}"; do
   read -r binary report <<<"$entry"
   echo
   echo "######## $binary -> results/$machine/$report.json"
-  "$PB_BUILD/benchmarks/$binary" --out "$out_dir/$report.json" "${bench_flags[@]}" || status=$?
+  if "$PB_BUILD/benchmarks/$binary" --out "$out_dir/$report.json" "${bench_flags[@]}"; then
+    # The readable report beside the JSON: environment, best settings, SVG charts.
+    "$PB_BUILD/benchmarks/pb_report" "$out_dir/$report.json" || status=$?
+  else
+    status=$?
+  fi
 done
 echo
-echo "Reports: results/$machine/ (compare them across machines; see results/README.md)"
+echo "Reports: results/$machine/*.json, *.md and *.svg. Compare two machines or runs with"
+echo "  build/benchmarks/pb_compare results/<baseline>/cpu_training.json results/$machine/cpu_training.json"
 exit $status

@@ -100,6 +100,15 @@ Cli& Cli::option(const std::string& name, std::vector<std::string>* out, const s
   return add({name, help, shown, false, [=](const std::string& text) { *out = split_commas(name, text); }});
 }
 
+Cli& Cli::positional(const std::string& name, std::vector<std::string>* out, const std::string& help,
+                     size_t min_count) {
+  positional_name_ = name;
+  positional_help_ = help;
+  positional_ = out;
+  positional_min_ = min_count;
+  return *this;
+}
+
 Cli& Cli::pass_through(const std::string& prefix, const std::string& help) {
   prefixes_.push_back(prefix);
   prefix_help_.push_back(help);
@@ -120,6 +129,7 @@ const Cli::Option* Cli::find(const std::string& name) const {
 
 bool Cli::parse(const std::vector<std::string>& args) {
   passed_.clear();
+  if (positional_ != nullptr) positional_->clear();
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") return false;
@@ -127,6 +137,10 @@ bool Cli::parse(const std::vector<std::string>& args) {
     for (const std::string& prefix : prefixes_) passed = passed || arg.rfind(prefix, 0) == 0;
     if (passed) {
       passed_.push_back(arg);
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0 && positional_ != nullptr) {
+      positional_->push_back(arg);
       continue;
     }
     if (arg.rfind("--", 0) != 0 || arg.size() == 2) throw CliError("unexpected argument '" + arg + "' (see --help)");
@@ -144,13 +158,20 @@ bool Cli::parse(const std::vector<std::string>& args) {
       option->set(args[++i]);
     }
   }
+  if (positional_ != nullptr && positional_->size() < positional_min_) {
+    throw CliError("expected at least " + std::to_string(positional_min_) + " " + positional_name_ + ", got " +
+                   std::to_string(positional_->size()) + " (see --help)");
+  }
   for (const auto& check : checks_) check();
   return true;
 }
 
 std::string Cli::usage() const {
   std::ostringstream out;
-  out << "usage: " << program_ << " [options]\n" << purpose_ << "\n\noptions:\n";
+  out << "usage: " << program_ << " [options]" << (positional_ ? " <" + positional_name_ + ">..." : "") << "\n"
+      << purpose_ << "\n\n";
+  if (positional_ != nullptr) out << "  <" << positional_name_ << ">  " << positional_help_ << "\n\n";
+  out << "options:\n";
   for (const Option& option : options_) {
     std::string left = "  --" + option.name + (option.is_flag ? "" : " <value>");
     out << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << option.help;

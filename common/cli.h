@@ -30,6 +30,8 @@ class Cli {
               int64_t max);
   // A comma-separated list of words, e.g. --models linear,cnn.
   Cli& option(const std::string& name, std::vector<std::string>* out, const std::string& help);
+  // Arguments that do not start with "--" (e.g. report files), at least `min_count` of them.
+  Cli& positional(const std::string& name, std::vector<std::string>* out, const std::string& help, size_t min_count);
   // Arguments that start with `prefix` (e.g. "--benchmark_") are collected, not parsed.
   Cli& pass_through(const std::string& prefix, const std::string& help);
   // A check across options, run after parsing; it throws CliError to reject the command line.
@@ -56,6 +58,9 @@ class Cli {
   std::vector<Option> options_;
   std::vector<std::string> prefixes_, prefix_help_;
   std::vector<std::function<void()>> checks_;
+  std::string positional_name_, positional_help_;
+  std::vector<std::string>* positional_ = nullptr;
+  size_t positional_min_ = 0;
   std::vector<std::string> passed_;
 };
 

@@ -114,3 +114,23 @@ TEST(CliDeathTest, ParseOrExitPrintsOneLineAndExitsTwo) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, PositionalArguments) {
+  std::vector<std::string> files;
+  bool quick = false;
+  pb::Cli cli("cmp", "Compares.");
+  cli.positional("reports", &files, "JSON reports, baseline first", 2).flag("quick", &quick, "fast");
+  EXPECT_TRUE(cli.parse({"a.json", "--quick", "b.json"}));
+  EXPECT_EQ(files, (std::vector<std::string>{"a.json", "b.json"}));
+  try {
+    cli.parse({"a.json"});
+    FAIL() << "no exception";
+  } catch (const pb::CliError& e) {
+    EXPECT_STREQ(e.what(), "expected at least 2 reports, got 1 (see --help)");
+  }
+  EXPECT_NE(cli.usage().find("usage: cmp [options] <reports>..."), std::string::npos);
+}
+
+}  // namespace

@@ -26,8 +26,15 @@ class TeeReporter : public benchmark::BenchmarkReporter {
     const bool ok = console_.ReportContext(context);
     return json_.ReportContext(context) && ok;
   }
+  // With repetitions the console shows only the aggregates (mean, median, ...), the JSON every
+  // repetition too: compare needs them for its U test. (Google Benchmark's own
+  // --benchmark_display_aggregates_only would hide them from this reporter, JSON included.)
   void ReportRuns(const std::vector<Run>& runs) override {
-    console_.ReportRuns(runs);
+    std::vector<Run> aggregates;
+    for (const Run& run : runs) {
+      if (run.run_type == Run::RT_Aggregate) aggregates.push_back(run);
+    }
+    console_.ReportRuns(aggregates.empty() ? runs : aggregates);
     json_.ReportRuns(runs);
   }
   void Finalize() override {

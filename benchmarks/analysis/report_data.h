@@ -1,0 +1,49 @@
+// A Google Benchmark JSON report read into what compare and report need: per benchmark, its
+// family, model and arguments, its throughput (or time) per repetition, and its counters.
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pb::analysis {
+
+// A report that cannot be used. what() is one line and names the file.
+struct ReportError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Entry {
+  std::string name;                     // run_name: "cpu_training/linear/workers:2/.../real_time"
+  std::string family, model;            // the first two path segments
+  std::map<std::string, int64_t> args;  // the "key:value" segments
+  std::vector<std::string> arg_order;   // their keys in name order (workers, threads, ...)
+  std::string metric;                   // samples_per_s, GBps, ... or real_time when no rate exists
+  bool higher_is_better = true;         // true for rates, false for times
+  std::vector<double> values;           // the metric per repetition (one value without repetitions)
+  double value = 0;                     // the median aggregate if present, else the median of values
+  std::map<std::string, double> counters;  // every numeric user counter of the median (or only) run
+  std::string error;                       // error_message of a failed or skipped run
+};
+
+struct Report {
+  std::string path;
+  std::map<std::string, std::string> context;  // string-valued context keys
+  std::vector<Entry> entries;                   // report order, one per benchmark
+  const Entry* find(const std::string& name) const;
+};
+
+// Builds a Report from parsed JSON; `path` names it in errors. Throws ReportError:
+//   "'<path>' is not a Google Benchmark report (needs \"context\" and \"benchmarks\")"
+//   "'<path>' has no benchmarks"
+Report parse_report(const nlohmann::json& json, const std::string& path);
+// Reads and parses a file (FileError messages for unreadable or malformed JSON become ReportError).
+Report load_report(const std::string& path);
+
+// True for counters that are rates (higher is better): names ending in _per_s, or GBps.
+bool is_rate_counter(const std::string& name);
+
+}  // namespace pb::analysis

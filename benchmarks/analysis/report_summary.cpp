@@ -1,0 +1,219 @@
+// Report building: charts from ChartSpecs, best settings against a baseline, Markdown.
+#include "benchmarks/analysis/report_summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <iomanip>
+#include <limits>
+#include <optional>
+#include <sstream>
+
+#include "benchmarks/harness/summary.h"
+
+namespace pb::analysis {
+namespace {
+
+std::string args_text(const std::map<std::string, int64_t>& args, const std::vector<std::string>& keys) {
+  std::string text;
+  for (const std::string& key : keys) {
+    auto it = args.find(key);
+    if (it != args.end()) text += (text.empty() ? "" : ", ") + key + " " + std::to_string(it->second);
+  }
+  return text;
+}
+
+bool matches_fixed(const Entry& entry, const std::vector<std::pair<std::string, int64_t>>& fixed) {
+  for (const auto& [key, value] : fixed) {
+    auto it = entry.args.find(key);
+    if (it == entry.args.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+std::string metric_label(const std::string& metric) {
+  if (metric == "samples_per_s") return "samples/s";
+  if (metric == "real_time") return "time";
+  return metric;
+}
+
+// The arguments whose value is the smallest among runs of the same family and model: no workers,
+// one thread, one replica... The baseline a best setting is compared with.
+bool is_baseline(const Entry& entry, const Report& report, const std::string& split_key) {
+  for (const auto& [key, value] : entry.args) {
+    if (key == split_key) continue;
+    for (const Entry& other : report.entries) {
+      if (other.family != entry.family || other.model != entry.model) continue;
+      auto it = other.args.find(key);
+      if (it != other.args.end() && it->second < value) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<ChartSpec>& chart_specs() {
+  static const std::vector<ChartSpec> specs = {
+      {"cpu_training", "workers", "loader worker threads", {"load_us"}, {"prefetch", "nice"}, {{"threads", 1}}, true},
+      {"cpu_training", "threads", "intra-op threads", {}, {"load_us"}, {{"workers", 0}}, true},
+  };
+  return specs;
+}
+
+std::vector<ChartFile> build_charts(const Report& report, const std::string& stem) {
+  std::vector<ChartFile> files;
+  for (const ChartSpec& spec : chart_specs()) {
+    // chart key (model + split values) -> series key -> points
+    std::map<std::string, std::map<std::string, std::vector<std::pair<double, double>>>> charts;
+    std::map<std::string, std::string> metric_of;
+    for (const Entry& entry : report.entries) {
+      if (entry.family != spec.family || !entry.error.empty() || !entry.args.count(spec.x)) continue;
+      if (!matches_fixed(entry, spec.fixed)) continue;
+      std::string chart_key = entry.model;
+      for (const std::string& key : spec.split) chart_key += "|" + args_text(entry.args, {key});
+      const std::string series_key = args_text(entry.args, spec.series);
+      charts[chart_key][series_key].emplace_back(static_cast<double>(entry.args.at(spec.x)), entry.value);
+      metric_of[chart_key] = entry.metric;
+    }
+    for (auto& [chart_key, series_map] : charts) {
+      size_t finite = 0;
+      for (const auto& [series_key, points] : series_map)
+        for (const auto& point : points) finite += std::isfinite(point.second) ? 1 : 0;
+      if (finite == 0) continue;  // nothing measurable to draw (all NaN)
+      ChartFile file;
+      std::string suffix = chart_key;
+      std::replace(suffix.begin(), suffix.end(), '|', '_');
+      std::replace(suffix.begin(), suffix.end(), ' ', '-');
+      suffix.erase(std::remove(suffix.begin(), suffix.end(), ','), suffix.end());
+      file.file_name = stem + (stem == spec.family ? "" : "_" + spec.family) + "_" + spec.x + "_" + suffix + ".svg";
+      std::string title_split = chart_key.substr(chart_key.find('|') == std::string::npos ? chart_key.size() : chart_key.find('|'));
+      for (size_t bar; (bar = title_split.find('|')) != std::string::npos;) title_split.replace(bar, 1, ", ");
+      file.chart.title = spec.family + " " + chart_key.substr(0, chart_key.find('|')) + ": " +
+                         metric_label(metric_of[chart_key]) + " vs " + spec.x_label + title_split;
+      file.chart.x_label = spec.x_label;
+      file.chart.y_label = metric_label(metric_of[chart_key]);
+      // The runs at the smallest x (0 workers, 1 thread) often exist once, outside any series
+      // (no loader settings without workers): every series starts from them.
+      double x_min = std::numeric_limits<double>::infinity();
+      for (const auto& [series_key, points] : series_map)
+        for (const auto& point : points) x_min = std::min(x_min, point.first);
+      std::optional<std::pair<double, double>> shared;
+      for (const auto& [series_key, points] : series_map)
+        for (const auto& point : points)
+          if (point.first == x_min && !shared) shared = point;
+      for (auto& [series_key, points] : series_map) {
+        const bool has_min = std::any_of(points.begin(), points.end(), [&](const auto& p) { return p.first == x_min; });
+        if (!has_min && shared) points.push_back(*shared);
+      }
+      if (series_map.size() > 1) {  // a series holding only the shared point adds nothing
+        for (auto it = series_map.begin(); it != series_map.end();) {
+          it = it->second.size() == 1 && it->second.front().first == x_min ? series_map.erase(it) : std::next(it);
+        }
+      }
+      std::pair<double, double> first{0, 0};
+      bool have_first = false;
+      double x_max = 0;
+      for (auto& [series_key, points] : series_map) {
+        std::sort(points.begin(), points.end());
+        // The x = smallest point is shared by all series (e.g. 0 workers): the scaling baseline.
+        if (!have_first || points.front().first < first.first) {
+          first = points.front();
+          have_first = true;
+        }
+        x_max = std::max(x_max, points.back().first);
+        file.chart.series.push_back({series_key.empty() ? spec.family : series_key, points, false});
+      }
+      if (spec.ideal_scaling && have_first && x_max > first.first) {
+        // Ideal linear scaling from the first point: y0 * max(x, 1) / max(x0, 1).
+        Series ideal{"ideal linear scaling", {}, true};
+        for (double x = std::max(first.first, 1.0); x <= x_max; x *= 2) {
+          ideal.points.emplace_back(x, first.second * x / std::max(first.first, 1.0));
+        }
+        if (first.first == 0) ideal.points.insert(ideal.points.begin(), first);
+        file.chart.series.push_back(ideal);
+      }
+      files.push_back(std::move(file));
+    }
+  }
+  return files;
+}
+
+std::vector<std::string> best_settings(const Report& report) {
+  std::vector<std::string> lines;
+  std::map<std::string, std::vector<const Entry*>> groups;  // family/model[/load_us] in report order
+  std::vector<std::string> order;
+  for (const Entry& entry : report.entries) {
+    if (!entry.error.empty() || std::isnan(entry.value)) continue;
+    std::string key = entry.family + "/" + entry.model;
+    if (entry.args.count("load_us")) key += "/load_us:" + std::to_string(entry.args.at("load_us"));
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].push_back(&entry);
+  }
+  for (const std::string& key : order) {
+    const auto& entries = groups[key];
+    const Entry* best = entries.front();
+    const Entry* baseline = nullptr;
+    for (const Entry* e : entries) {
+      if (e->higher_is_better ? e->value > best->value : e->value < best->value) best = e;
+      if (baseline == nullptr && is_baseline(*e, report, "load_us")) baseline = e;
+    }
+    std::vector<std::string> keys;
+    for (const std::string& k : best->arg_order) {
+      if (k != "load_us") keys.push_back(k);
+    }
+    std::ostringstream line;
+    line << "**" << best->family << " " << best->model;
+    if (best->args.count("load_us")) line << ", " << best->args.at("load_us") << " µs loading per sample";
+    line << "**: best " << args_text(best->args, keys) << " at " << bench::format_value(best->value) << " "
+         << metric_label(best->metric);
+    if (baseline != nullptr && baseline != best && baseline->value > 0) {
+      const double ratio = best->higher_is_better ? best->value / baseline->value : baseline->value / best->value;
+      line << ", " << std::fixed << std::setprecision(2) << ratio << "x the baseline (" << args_text(baseline->args, keys)
+           << ": " << bench::format_value(baseline->value) << ")";
+    } else if (baseline == best) {
+      line << " (the baseline itself: no setting beat it)";
+    }
+    lines.push_back(line.str());
+  }
+  return lines;
+}
+
+std::string render_report_markdown(const Report& report, const std::vector<ChartFile>& charts) {
+  std::ostringstream out;
+  auto ctx = [&](const std::string& key) {
+    auto it = report.context.find(key);
+    return it == report.context.end() ? std::string("unknown") : it->second;
+  };
+  out << "# Benchmark report: " << ctx("pb_suite") << " on " << ctx("host_name") << "\n\n"
+      << "From `" << report.path << "`, run " << ctx("date") << ", revision `" << ctx("pb_git_revision") << "`.\n\n"
+      << "## Environment\n\n| key | value |\n|---|---|\n";
+  for (const char* key : {"cpu_model", "cpu_cores", "libtorch_version", "libtorch_cuda", "cuda_status", "gpu_names",
+                          "cudnn_version", "blas", "torch_threads", "pb_build_type", "pb_command_line"}) {
+    out << "| " << key << " | " << ctx(key) << " |\n";
+  }
+  out << "\n## Best settings on this machine\n\n";
+  for (const std::string& line : best_settings(report)) out << "- " << line << "\n";
+  if (!charts.empty()) out << "\n## Charts\n\n";
+  for (const ChartFile& chart : charts) out << "![" << chart.chart.title << "](" << chart.file_name << ")\n\n";
+  out << "## All results\n\n| benchmark | value | counters |\n|---|---:|---|\n";
+  for (const Entry& entry : report.entries) {
+    out << "| `" << entry.name << "` | ";
+    if (!entry.error.empty()) {
+      out << entry.error << " | |\n";
+      continue;
+    }
+    out << bench::format_value(entry.value) << " " << metric_label(entry.metric) << " | ";
+    bool first = true;
+    for (const auto& [key, value] : entry.counters) {
+      if (key == entry.metric) continue;
+      out << (first ? "" : ", ") << key << " " << bench::format_value(value);
+      first = false;
+    }
+    out << " |\n";
+  }
+  return out.str();
+}
+
+}  // namespace pb::analysis

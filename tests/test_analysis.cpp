@@ -1,0 +1,231 @@
+// Tests for the compare and report tools' logic: ratios, U test (against scipy 1.10.1's values),
+// geometric mean, unmatched and invalid rows, bad reports, and well-formed SVG charts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "benchmarks/analysis/comparison.h"
+#include "benchmarks/analysis/mann_whitney.h"
+#include "benchmarks/analysis/report_summary.h"
+
+namespace {
+
+using nlohmann::json;
+namespace pa = pb::analysis;
+
+json run(const std::string& name, const json& rate, int repetition = 0) {
+  return {{"name", name}, {"run_name", name}, {"run_type", "iteration"}, {"repetition_index", repetition},
+          {"real_time", 1.0}, {"time_unit", "ms"}, {"iterations", 5}, {"samples_per_s", rate}, {"final_loss", 0.5}};
+}
+
+json report(const json& runs, const json& context = {{"libtorch_version", "1.13.0"}}) {
+  return {{"context", context}, {"benchmarks", runs}};
+}
+
+TEST(MannWhitney, MatchesScipy) {
+  // Reference p-values: scipy.stats.mannwhitneyu(a, b, alternative='two-sided'), scipy 1.10.1.
+  struct Case {
+    std::vector<double> a, b;
+    double p;
+  };
+  const std::vector<Case> cases = {
+      {{1, 2, 3}, {4, 5, 6}, 0.1},                                             // exact
+      {{10, 11}, {12, 13}, 0.3333333333333333},                               // exact, 2 vs 2
+      {{1, 2, 3, 4, 5, 6, 7, 8}, {3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, 10.5}, 0.08298368298368297},  // exact
+      {{1, 2, 3, 4, 5, 6, 7, 8, 9}, {3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, 10.5, 11.5}, 0.0933976745287926},  // normal
+      {{1, 2, 2, 3}, {2, 3, 4, 5}, 0.1366582477381475},                       // ties: normal approximation
+      {{5, 5, 5}, {5, 5, 5}, 1.0},
+      {{1.0, 2.5, 3.1, 0.7, 2.2}, {2.0, 4.1, 3.9, 5.5, 3.3, 4.8, 6.0, 2.9, 3.7, 4.4, 5.1, 3.0}, 0.006140917905623788},
+  };
+  for (const Case& c : cases) {
+    ASSERT_TRUE(pa::mann_whitney_p(c.a, c.b).has_value());
+    EXPECT_NEAR(*pa::mann_whitney_p(c.a, c.b), c.p, 1e-12) << c.a.size() << " vs " << c.b.size();
+  }
+  EXPECT_FALSE(pa::mann_whitney_p({1}, {2, 3}).has_value());  // compare.py needs 2 repetitions each
+}
+
+TEST(Compare, RatiosPValuesAndGeomean) {
+  const pa::Report base = pa::parse_report(report({run("f/a", 100, 0), run("f/a", 110, 1), run("f/a", 120, 2),
+                                                   run("f/b", 50), run("f/only_base", 1)}), "base.json");
+  const pa::Report cont = pa::parse_report(report({run("f/a", 200, 0), run("f/a", 210, 1), run("f/a", 220, 2),
+                                                   run("f/b", 25), run("f/only_cont", 1)}, {{"libtorch_version", "2.11.0"}}),
+                                           "cont.json");
+  const pa::Comparison c = pa::compare_reports(base, cont, std::nullopt);
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[0].metric, "samples_per_s");
+  EXPECT_NEAR(c.rows[0].ratio, 210.0 / 110.0, 1e-12);  // medians
+  ASSERT_TRUE(c.rows[0].p_value.has_value());
+  EXPECT_NEAR(*c.rows[0].p_value, 0.1, 1e-12);
+  EXPECT_NEAR(c.rows[1].ratio, 0.5, 1e-12);
+  EXPECT_FALSE(c.rows[1].p_value.has_value());  // one repetition: no test
+  EXPECT_NEAR(c.geomean, std::sqrt(210.0 / 110.0 * 0.5), 1e-12);
+  EXPECT_EQ(c.only_in_baseline, std::vector<std::string>{"f/only_base"});
+  EXPECT_EQ(c.only_in_contender, std::vector<std::string>{"f/only_cont"});
+  ASSERT_EQ(c.environment.size(), 1u);
+  EXPECT_EQ(c.environment[0].key, "libtorch_version");
+  EXPECT_EQ(pa::rows_below({c}, 0.9), std::vector<std::string>{"f/b"});
+  EXPECT_TRUE(pa::rows_below({c}, 0.4).empty());
+
+  const std::string console = pa::render_console({c});
+  EXPECT_NE(console.find("libtorch_version  1.13.0  ->  2.11.0"), std::string::npos) << console;
+  EXPECT_NE(console.find("OVERALL_GEOMEAN"), std::string::npos);
+  EXPECT_NE(pa::render_markdown({c}).find("| **geometric mean** |"), std::string::npos);
+  const json j = pa::render_json({c});
+  EXPECT_NEAR(j[0]["benchmarks"][0]["p_value"].get<double>(), 0.1, 1e-12);
+  EXPECT_EQ(j[0]["only_in_contender"][0], "f/only_cont");
+}
+
+TEST(Compare, FilterAndTimeFallback) {
+  json timed = {{"name", "t/x"}, {"run_type", "iteration"}, {"real_time", 4.0}, {"time_unit", "ms"}};
+  json faster = timed;
+  faster["real_time"] = 2.0;
+  const pa::Report base = pa::parse_report(report({timed, run("f/a", 1)}), "b");
+  const pa::Report cont = pa::parse_report(report({faster, run("f/a", 1)}), "c");
+  const pa::Comparison c = pa::compare_reports(base, cont, std::regex("^t/"));
+  ASSERT_EQ(c.rows.size(), 1u);
+  EXPECT_EQ(c.rows[0].metric, "real_time");
+  EXPECT_DOUBLE_EQ(c.rows[0].ratio, 2.0);  // half the time = twice as fast
+}
+
+TEST(Compare, InvalidValuesAreMarkedNotComputed) {
+  json failed = run("f/err", 5);
+  failed["error_occurred"] = true;
+  failed["error_message"] = "skipped: no CUDA";
+  const pa::Report base = pa::parse_report(report({run("f/nan", nullptr), run("f/zero", 0), run("f/err", 5), run("f/ok", 2)}), "b");
+  const pa::Report cont = pa::parse_report(report({run("f/nan", 3), run("f/zero", 3), failed, run("f/ok", 4)}), "c");
+  const pa::Comparison c = pa::compare_reports(base, cont, std::nullopt);
+  ASSERT_EQ(c.rows.size(), 4u);
+  EXPECT_EQ(c.rows[0].note, "not a number");
+  EXPECT_EQ(c.rows[1].note, "zero value");
+  EXPECT_EQ(c.rows[2].note, "failed: skipped: no CUDA");
+  EXPECT_TRUE(c.rows[3].note.empty());
+  EXPECT_EQ(c.geomean_count, 1u);
+  EXPECT_DOUBLE_EQ(c.geomean, 2.0);
+  EXPECT_TRUE(pa::rows_below({c}, 1.5).empty());  // marked rows never trip --fail-below
+}
+
+TEST(Report, BadReportsGiveOneLineErrors) {
+  auto message = [](const json& j) {
+    try {
+      pa::parse_report(j, "r.json");
+    } catch (const pa::ReportError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string other_tool = "'r.json' is not a Google Benchmark report (needs \"context\" and \"benchmarks\")";
+  EXPECT_EQ(message(json::array()), other_tool);
+  EXPECT_EQ(message(json{{"results", json::array()}}), other_tool);
+  EXPECT_EQ(message(json{{"context", json::object()}, {"benchmarks", 3}}), other_tool);
+  EXPECT_EQ(message(json{{"context", json::object()}, {"benchmarks", json::array()}}), "'r.json' has no benchmarks");
+  EXPECT_EQ(message(report(json::array({json{{"real_time", 1}}}))), "'r.json' has a benchmark without a name");
+  try {
+    pa::load_report("/nonexistent/r.json");
+    FAIL();
+  } catch (const pa::ReportError& e) {
+    EXPECT_STREQ(e.what(), "cannot read '/nonexistent/r.json': No such file or directory");
+  }
+}
+
+TEST(Report, NamesSplitIntoFamilyModelAndArgs) {
+  const pa::Report r = pa::parse_report(report(json::array({run("cpu_training/mlp/workers:2/threads:1/real_time", 1)})), "r");
+  const pa::Entry& e = r.entries.at(0);
+  EXPECT_EQ(e.family, "cpu_training");
+  EXPECT_EQ(e.model, "mlp");
+  EXPECT_EQ(e.args.at("workers"), 2);
+  EXPECT_EQ(e.arg_order, (std::vector<std::string>{"workers", "threads"}));
+}
+
+// A small XML well-formedness check: balanced, properly nested tags, quoted attributes, no raw
+// '<' or stray '&' in text. Returns "" when well-formed, else what is wrong.
+std::string xml_problem(const std::string& xml) {
+  std::vector<std::string> stack;
+  size_t i = 0;
+  while (i < xml.size()) {
+    if (xml[i] == '&') {
+      const size_t semi = xml.find(';', i);
+      const std::string entity = xml.substr(i, semi == std::string::npos ? 0 : semi - i + 1);
+      if (entity != "&amp;" && entity != "&lt;" && entity != "&gt;" && entity != "&quot;" && entity != "&apos;") {
+        return "stray & at " + std::to_string(i);
+      }
+    }
+    if (xml[i] != '<') {
+      ++i;
+      continue;
+    }
+    const size_t end = xml.find('>', i);
+    if (end == std::string::npos) return "unclosed tag";
+    std::string tag = xml.substr(i + 1, end - i - 1);
+    i = end + 1;
+    if (tag.find('<') != std::string::npos) return "'<' inside a tag";
+    if (std::count(tag.begin(), tag.end(), '"') % 2) return "unbalanced quotes in <" + tag + ">";
+    if (tag.front() == '?') continue;
+    if (tag.front() == '/') {
+      if (stack.empty() || stack.back() != tag.substr(1)) return "mismatched </" + tag.substr(1) + ">";
+      stack.pop_back();
+      continue;
+    }
+    if (tag.back() == '/') continue;
+    stack.push_back(tag.substr(0, tag.find_first_of(" \n\t")));
+  }
+  return stack.empty() ? "" : "unclosed <" + stack.back() + ">";
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(Svg, WellFormedWithTheExpectedSeriesAndPoints) {
+  pa::Chart chart{"a <b> & \"c\"", "workers", "samples/s", false,
+                  {{"one", {{0, 1}, {1, 2}, {2, 4}}, false}, {"two", {{0, 1}, {1, std::nan("")}, {2, 3}}, false},
+                   {"ideal", {{0, 1}, {2, 3}}, true}}};
+  const std::string svg = pa::render_svg(chart);
+  EXPECT_EQ(xml_problem(svg), "") << svg;
+  EXPECT_EQ(count(svg, "<polyline class=\"series\""), 2u);
+  EXPECT_EQ(count(svg, "<polyline class=\"reference\""), 1u);
+  EXPECT_EQ(count(svg, "<circle class=\"point\""), 5u);  // the NaN point is left out
+  EXPECT_NE(svg.find("a &lt;b&gt; &amp; &quot;c&quot;"), std::string::npos);
+  EXPECT_NE(svg.find(">workers</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">samples/s</text>"), std::string::npos);
+  pa::Chart empty{"nothing", "x", "y", false, {{"s", {}, false}}};
+  try {
+    pa::render_svg(empty);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "chart 'nothing' has no data points");
+  }
+}
+
+TEST(Svg, ChartsAndBestSettingsFromACpuTrainingReport) {
+  json runs = json::array();
+  for (int load : {0, 50})
+    for (int workers : {0, 1, 2})
+      for (int nice : {0, 19}) {
+        if (workers == 0 && nice) continue;
+        const std::string name = "cpu_training/linear/workers:" + std::to_string(workers) +
+                                 "/threads:1/load_us:" + std::to_string(load) + "/prefetch:0/ordered:1/nice:" +
+                                 std::to_string(nice) + "/real_time";
+        runs.push_back(run(name, 1000.0 * (1 + workers * (load ? 1 : 0)) + nice));
+      }
+  runs.push_back(run("cpu_training/linear/workers:0/threads:2/load_us:0/prefetch:0/ordered:1/nice:0/real_time", 800));
+  const pa::Report r = pa::parse_report(report(runs), "cpu_training.json");
+  const std::vector<pa::ChartFile> charts = pa::build_charts(r, "cpu_training");
+  ASSERT_EQ(charts.size(), 3u);  // workers at load 0 and at load 50, threads
+  EXPECT_EQ(charts[0].file_name, "cpu_training_workers_linear_load_us-0.svg");
+  const std::string svg = pa::render_svg(charts[1].chart);
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_EQ(count(svg, "<polyline class=\"series\""), 2u);     // nice 0 and nice 19
+  EXPECT_EQ(count(svg, "<polyline class=\"reference\""), 1u);  // ideal linear scaling
+  EXPECT_EQ(count(svg, "<circle class=\"point\""), 6u);        // 3 + 3: 0 workers starts both
+  const std::vector<std::string> best = pa::best_settings(r);
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_NE(best[1].find("best workers 2, threads 1, prefetch 0, ordered 1, nice 19 at 3.019k samples/s, 3.02x the baseline"),
+            std::string::npos)
+      << best[1];
+  EXPECT_NE(pa::render_report_markdown(r, charts).find("](cpu_training_workers_linear_load_us-50.svg)"), std::string::npos);
+}
+
+}  // namespace
