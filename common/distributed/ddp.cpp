@@ -1,0 +1,135 @@
+// DDP implementation: buckets in reverse registration order (the order backward produces
+// gradients), gradient-accumulator post hooks that copy each finished gradient into its bucket,
+// in-order asynchronous all-reduces, and a final wait that writes the sums back.
+#include "common/distributed/ddp.h"
+
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace pb::dist {
+
+DistributedDataParallel::DistributedDataParallel(std::vector<torch::Tensor> parameters,
+                                                 c10::intrusive_ptr<Collectives> group, DdpOptions options)
+    : parameters_(std::move(parameters)), group_(std::move(group)), options_(options) {
+  if (parameters_.empty()) throw std::invalid_argument("DistributedDataParallel needs parameters");
+  if (options_.bucket_bytes < 1) throw std::invalid_argument("bucket size must be positive");
+  const auto reference = parameters_.front().options();
+  bucket_of_.resize(parameters_.size());
+  // Backward produces gradients roughly in reverse order of registration (last layer first), so
+  // buckets filled in that order become complete, and can be sent, while backward goes on.
+  for (size_t k = parameters_.size(); k-- > 0;) {
+    const torch::Tensor& p = parameters_[k];
+    if (p.dtype() != reference.dtype() || p.device() != reference.device()) {
+      throw std::invalid_argument("all parameters must share one dtype and device");
+    }
+    const int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
+    if (buckets_.empty() || (!buckets_.back().params.empty() &&
+                             (buckets_.back().flat.numel() * static_cast<int64_t>(p.element_size()) + bytes >
+                              options_.bucket_bytes))) {
+      buckets_.emplace_back();
+      buckets_.back().flat = torch::zeros({0}, reference);
+    }
+    Bucket& b = buckets_.back();
+    b.params.push_back(k);
+    b.offsets.push_back(b.flat.numel());
+    b.flat = torch::zeros({b.flat.numel() + p.numel()}, reference);  // sized here, filled per step
+    bucket_of_[k] = buckets_.size() - 1;
+  }
+  if (options_.overlap) {
+    for (size_t k = 0; k < parameters_.size(); ++k) {
+      auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);
+      if (!accumulator) throw std::invalid_argument("a parameter does not require grad");
+      // Fires after AccumulateGrad has written this parameter's gradient for the current backward.
+      accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+          [this, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+            on_gradient_ready(k);
+            return outputs;
+          }));
+      accumulators_.push_back(std::move(accumulator));
+    }
+  }
+}
+
+DistributedDataParallel::~DistributedDataParallel() {
+  // libtorch 1.13 cannot remove a post hook from a Node; the hooks capture `this`, so a model that
+  // outlives its DDP wrapper must not run backward again. Waiting here at least leaves no
+  // collective in flight.
+  for (Bucket& b : buckets_) {
+    if (b.work) b.work->wait();
+  }
+}
+
+void DistributedDataParallel::broadcast_parameters() {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : parameters_) {
+    std::vector<torch::Tensor> tensors{p.data()};
+    group_->broadcast(tensors)->wait();  // root 0 by default
+  }
+}
+
+void DistributedDataParallel::on_gradient_ready(size_t param) {
+  Bucket& b = buckets_[bucket_of_[param]];
+  if (b.launched) return;  // a second backward before finish_gradient_sync: ignore
+  ++b.ready;
+  launch_ready_buckets(false);
+}
+
+void DistributedDataParallel::launch_ready_buckets(bool force) {
+  while (next_launch_ < buckets_.size()) {
+    Bucket& b = buckets_[next_launch_];
+    if (!force && b.ready < b.params.size()) return;
+    // Gradients are final once their hook fired (or backward returned): copy them in.
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      const torch::Tensor& p = parameters_[b.params[i]];
+      torch::Tensor slice = b.flat.narrow(0, b.offsets[i], p.numel());
+      if (p.grad().defined()) {
+        slice.copy_(p.grad().reshape({-1}));
+      } else {
+        slice.zero_();  // no samples on this rank this step, or a parameter backward did not reach
+      }
+    }
+    std::vector<torch::Tensor> tensors{b.flat};
+    b.work = group_->allreduce(tensors);  // SUM by default
+    b.launched = true;
+    ++next_launch_;
+  }
+}
+
+void DistributedDataParallel::finish_gradient_sync() {
+  const auto start = std::chrono::steady_clock::now();
+  launch_ready_buckets(true);
+  torch::NoGradGuard no_grad;
+  for (Bucket& b : buckets_) {
+    b.work->wait();
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      torch::Tensor& p = parameters_[b.params[i]];
+      torch::Tensor summed = b.flat.narrow(0, b.offsets[i], p.numel()).view_as(p);
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(summed);
+      } else {
+        p.mutable_grad() = summed.clone();
+      }
+    }
+    b.ready = 0;
+    b.launched = false;
+    b.work.reset();
+  }
+  next_launch_ = 0;
+  last_wait_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+torch::Tensor scaled_loss(ModelKind kind, const torch::Tensor& output, const torch::Tensor& target, int64_t global_count) {
+  if (kind == ModelKind::kMlp) {
+    // MSELoss averages over every element: samples x outputs.
+    return torch::mse_loss(output, target, at::Reduction::Sum) / static_cast<double>(global_count * output.size(1));
+  }
+  return torch::nn::functional::cross_entropy(
+             output, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+         static_cast<double>(global_count);
+}
+
+}  // namespace pb::dist

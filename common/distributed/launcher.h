@@ -1,0 +1,29 @@
+// The built-in launcher (--nproc N): starts N local ranks of this same program with torchrun's
+// environment variables, forwards their output line by line with a "[rank k] " prefix, and, when a
+// rank fails, stops the others (SIGTERM, then SIGKILL after a timeout) instead of letting them
+// wait forever for a peer that is gone.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pb::dist {
+
+struct LaunchOptions {
+  int64_t nproc = 1;
+  std::string master_addr = "127.0.0.1";
+  int64_t master_port = 0;     // 0: pick a free port
+  double stop_timeout_s = 10;  // after a rank fails, how long the others get to exit
+};
+
+// A free TCP port on loopback, chosen by the kernel.
+int64_t find_free_port();
+
+// Runs `args` (args[0] is ignored: this program is re-executed through /proc/self/exe) as
+// options.nproc ranks. Returns 0 when every rank exited 0, else the exit code of the first rank
+// that failed (128 + signal for a rank killed by a signal). Prints
+// "launcher: rank K exited with code C; stopping the other ranks" on the first failure.
+int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions& options);
+
+}  // namespace pb::dist

@@ -1,0 +1,128 @@
+// ddp_check: trains with pb::dist::DistributedDataParallel on N ranks and checks the result against
+// single-process training on the same global batches. Run by the distributed tests in
+// CMakeLists.txt; also the failure cases (a rank that dies, a bad environment).
+#include <cmath>
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/data.h"
+#include "common/distributed/ddp.h"
+#include "common/distributed/launcher.h"
+#include "common/distributed/shard.h"
+
+namespace {
+
+// Parameters of all ranks must agree with single-process training to float32 rounding (the
+// all-reduce sums in another order than one process would).
+constexpr double kTolerance = 1e-5;
+
+double max_difference(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double scale = std::max(1.0, b[i].abs().max().item<double>());
+    worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>() / scale);
+  }
+  return worst;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t nproc = 0, samples = 103, global_batch = 32, steps = 6, bucket_bytes = 256, fail_rank = -1, seed = 0;
+  double timeout_s = 30, stop_timeout_s = 5;
+  std::string model_name = "linear";
+  bool no_overlap = false, fail_early = false;
+  pb::Cli cli("ddp_check", "Checks DDP training against single-process training on the same global batches.");
+  cli.option("nproc", &nproc, "start this many local ranks (0: this process is a rank)", 0, 64)
+      .option("model", &model_name, "linear, mlp or cnn")
+      .option("samples", &samples, "dataset size", 1, 1'000'000)
+      .option("global-batch", &global_batch, "samples per step across all ranks", 1, 1'000'000)
+      .option("steps", &steps, "training steps", 1, 100'000)
+      .option("bucket-bytes", &bucket_bytes, "DDP bucket size", 1, int64_t{1} << 40)
+      .flag("no-overlap", &no_overlap, "all-reduce after backward instead of from its hooks")
+      .option("fail-rank", &fail_rank, "this rank exits with code 3 after connecting (tests the launcher)", -1, 64)
+      .flag("fail-early", &fail_early, "the --fail-rank fails before the rendezvous: the others wait for it")
+      .option("timeout", &timeout_s, "rendezvous and collective timeout, seconds", 0.1, 3600)
+      .option("stop-timeout", &stop_timeout_s, "launcher: seconds the other ranks get after one fails", 0, 3600)
+      .option("seed", &seed, "data and weight seed", 0, INT64_MAX);
+  pb::parse_or_exit(cli, argc, argv);
+  pb::ModelKind kind;
+  try {
+    kind = pb::parse_model_kind(model_name);
+  } catch (const std::invalid_argument& e) {
+    pb::fail_usage(cli.program(), e.what());
+  }
+  if (nproc > 0 && !pb::dist::launched_as_rank()) {
+    return pb::dist::launch_local_ranks(std::vector<std::string>(argv, argv + argc),
+                                        {nproc, "127.0.0.1", 0, stop_timeout_s});
+  }
+
+  pb::dist::DistEnv env;
+  pb::dist::Group group;
+  try {
+    env = pb::dist::read_dist_env();
+    if (fail_early && env.rank == fail_rank) {
+      std::cout << "rank " << env.rank << " failing before the rendezvous" << std::endl;
+      return 3;
+    }
+    group = pb::dist::connect(env, torch::kCPU, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+  } catch (const pb::dist::DistError& e) {
+    pb::fail_usage(cli.program(), e.what());
+  }
+  try {
+  if (env.rank == fail_rank) {
+    std::cout << "rank " << env.rank << " failing on purpose" << std::endl;
+    return 3;
+  }
+  torch::set_num_threads(1);
+  const pb::TensorData data = pb::make_synthetic_split(kind, samples, 1, static_cast<uint64_t>(seed)).train;
+  const pb::dist::ShardPlan plan(samples, global_batch, env.world_size, static_cast<uint64_t>(seed));
+  const auto lr = torch::optim::SGDOptions(0.05).momentum(0.9);
+
+  // DDP: every rank starts from different weights; broadcast makes them rank 0's.
+  torch::manual_seed(static_cast<uint64_t>(seed) + static_cast<uint64_t>(env.rank));
+  torch::nn::AnyModule model = pb::make_model(kind);
+  std::vector<torch::Tensor> params = model.ptr()->parameters();
+  pb::dist::DistributedDataParallel ddp(params, group.group, {bucket_bytes, !no_overlap});
+  ddp.broadcast_parameters();
+  torch::optim::SGD optimizer(params, lr);
+  int64_t local_samples = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    const int64_t epoch = step / plan.steps_per_epoch(), s = step % plan.steps_per_epoch();
+    const std::vector<int64_t> mine = plan.local_indices(epoch, s, env.rank);
+    optimizer.zero_grad();
+    if (!mine.empty()) {
+      torch::Tensor index = torch::tensor(mine, torch::kLong);
+      torch::Tensor loss = pb::dist::scaled_loss(kind, model.forward(data.inputs.index_select(0, index)),
+                                                 data.targets.index_select(0, index), plan.global_batch_size(s));
+      loss.backward();
+    }
+    ddp.finish_gradient_sync();
+    optimizer.step();
+    local_samples += static_cast<int64_t>(mine.size());
+  }
+
+  // Reference: one process, the same initial weights (rank 0's seed), the whole global batches.
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  torch::nn::AnyModule reference = pb::make_model(kind);
+  torch::optim::SGD reference_optimizer(reference.ptr()->parameters(), lr);
+  for (int64_t step = 0; step < steps; ++step) {
+    const std::vector<int64_t> all = plan.global_indices(step / plan.steps_per_epoch(), step % plan.steps_per_epoch());
+    torch::Tensor index = torch::tensor(all, torch::kLong);
+    reference_optimizer.zero_grad();
+    pb::compute_loss(kind, reference.forward(data.inputs.index_select(0, index)), data.targets.index_select(0, index))
+        .backward();
+    reference_optimizer.step();
+  }
+  const double difference = max_difference(params, reference.ptr()->parameters());
+  std::cout << "rank " << env.rank << "/" << env.world_size << " " << group.backend << ": " << ddp.bucket_count()
+            << " bucket(s), " << local_samples << " local samples, max parameter difference from single-process "
+            << difference << (difference < kTolerance ? " (match)" : " (MISMATCH)") << std::endl;
+  group.group->barrier()->wait();
+  return difference < kTolerance ? 0 : 1;
+  } catch (const std::exception& error) {  // a peer died or timed out: one line, not an abort
+    const std::string what = error.what();
+    std::cerr << "ddp_check: rank " << env.rank << ": " << what.substr(0, what.find('\n')) << std::endl;
+    return 1;
+  }
+}
