@@ -16,6 +16,7 @@ bench_flags=(--benchmark_repetitions="${PB_REPETITIONS:-3}" --benchmark_min_time
 # The default suite: one line per family binary and its report name.
 suites=(
   "bench_cpu_training cpu_training"
+  "bench_ddp ddp_training"
 )
 status=0
 for entry in "${suites[@]}"; do

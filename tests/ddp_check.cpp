@@ -52,10 +52,7 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     pb::fail_usage(cli.program(), e.what());
   }
-  if (nproc > 0 && !pb::dist::launched_as_rank()) {
-    return pb::dist::launch_local_ranks(std::vector<std::string>(argv, argv + argc),
-                                        {nproc, "127.0.0.1", 0, stop_timeout_s});
-  }
+  if (auto code = pb::dist::launch_if_requested(argc, argv, nproc, stop_timeout_s)) return *code;
 
   pb::dist::DistEnv env;
   pb::dist::Group group;

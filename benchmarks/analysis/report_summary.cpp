@@ -58,6 +58,10 @@ const std::vector<ChartSpec>& chart_specs() {
   static const std::vector<ChartSpec> specs = {
       {"cpu_training", "workers", "loader worker threads", {"load_us"}, {"prefetch", "nice"}, {{"threads", 1}}, true},
       {"cpu_training", "threads", "intra-op threads", {}, {"load_us"}, {{"workers", 0}}, true},
+      {"ddp_cpu", "ranks", "ranks (processes, Gloo)", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true},
+      {"ddp_cuda", "ranks", "ranks (one per GPU, NCCL)", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true},
+      {"allreduce_gloo", "bytes", "message size (bytes)", {}, {"ranks"}, {}, false, true},
+      {"allreduce_nccl", "bytes", "message size (bytes)", {}, {"ranks"}, {}, false, true},
   };
   return specs;
 }
@@ -87,12 +91,15 @@ std::vector<ChartFile> build_charts(const Report& report, const std::string& ste
       std::replace(suffix.begin(), suffix.end(), '|', '_');
       std::replace(suffix.begin(), suffix.end(), ' ', '-');
       suffix.erase(std::remove(suffix.begin(), suffix.end(), ','), suffix.end());
-      file.file_name = stem + (stem == spec.family ? "" : "_" + spec.family) + "_" + spec.x + "_" + suffix + ".svg";
+      file.file_name = stem + (stem == spec.family ? "" : "_" + spec.family) + "_" + spec.x +
+                       (suffix.empty() ? "" : "_" + suffix) + ".svg";
       std::string title_split = chart_key.substr(chart_key.find('|') == std::string::npos ? chart_key.size() : chart_key.find('|'));
       for (size_t bar; (bar = title_split.find('|')) != std::string::npos;) title_split.replace(bar, 1, ", ");
-      file.chart.title = spec.family + " " + chart_key.substr(0, chart_key.find('|')) + ": " +
+      const std::string model = chart_key.substr(0, chart_key.find('|'));
+      file.chart.title = spec.family + (model.empty() ? "" : " " + model) + ": " +
                          metric_label(metric_of[chart_key]) + " vs " + spec.x_label + title_split;
       file.chart.x_label = spec.x_label;
+      file.chart.log_x = spec.log_x;
       file.chart.y_label = metric_label(metric_of[chart_key]);
       // The runs at the smallest x (0 workers, 1 thread) often exist once, outside any series
       // (no loader settings without workers): every series starts from them.

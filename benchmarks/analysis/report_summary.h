@@ -25,6 +25,7 @@ struct ChartSpec {
   std::vector<std::string> split, series;
   std::vector<std::pair<std::string, int64_t>> fixed;
   bool ideal_scaling = true;  // draw baseline * x / x0 as a dashed reference
+  bool log_x = false;         // sizes spanning decades
 };
 const std::vector<ChartSpec>& chart_specs();
 

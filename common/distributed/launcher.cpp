@@ -60,6 +60,11 @@ int64_t find_free_port() {
   return ntohs(address.sin_port);
 }
 
+std::optional<int> launch_if_requested(int argc, char** argv, int64_t nproc, double stop_timeout_s) {
+  if (nproc <= 0 || launched_as_rank()) return std::nullopt;
+  return launch_local_ranks(std::vector<std::string>(argv, argv + argc), {nproc, "127.0.0.1", 0, stop_timeout_s});
+}
+
 int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions& options) {
   const int64_t port = options.master_port > 0 ? options.master_port : find_free_port();
   std::vector<Child> children(static_cast<size_t>(options.nproc));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,10 @@ int64_t find_free_port();
 // that failed (128 + signal for a rank killed by a signal). Prints
 // "launcher: rank K exited with code C; stopping the other ranks" on the first failure.
 int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions& options);
+
+// For programs with a --nproc flag: when nproc > 0 and this process is not already a rank (RANK
+// unset), starts nproc ranks of this program with the same arguments and returns the launcher's
+// exit code; otherwise returns nullopt and the caller goes on as a rank.
+std::optional<int> launch_if_requested(int argc, char** argv, int64_t nproc, double stop_timeout_s = 10);
 
 }  // namespace pb::dist

@@ -1,0 +1,329 @@
+// Benchmark family 4: distributed data parallel on c10d. Training throughput of the three source
+// models over ranks x threads per rank x gradient sync (none / after backward / overlapped) x
+// bucket size, and all-reduce bandwidth over message sizes, per backend (Gloo on CPU, NCCL on GPU).
+// Each point launches its ranks as processes of this binary (PB_RANK_JOB in their environment);
+// rank 0 times them and hands the figures back in a file.
+#include <benchmark/benchmark.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "benchmarks/harness/harness.h"
+#include "common/data.h"
+#include "common/device.h"
+#include "common/distributed/ddp.h"
+#include "common/distributed/launcher.h"
+#include "common/distributed/shard.h"
+#include "common/json_file.h"
+#include "common/timer.h"
+#include "common/train.h"
+
+namespace {
+
+// Samples per rank per step: the source's batch of 32 (weak scaling, as DDP is used).
+constexpr int64_t kBatchPerRank = 128;
+// Dataset sizes: enough distinct samples for every timed step of the largest world.
+constexpr int64_t kSmallModelSamples = 8192, kCnnSamples = 1024;
+// Timed steps after kWarmupSteps: about a second per point on one core.
+constexpr int64_t kWarmupSteps = 5;
+constexpr int64_t kSmallModelSteps = 500, kCnnSteps = 12;
+// Collective and rendezvous timeout inside the ranks; the launcher stops the rest after a failure.
+constexpr int64_t kTimeoutMs = 120'000;
+
+enum Sync : int64_t { kNoSync = 0, kAfterBackward = 1, kOverlapped = 2 };
+
+struct Settings {
+  std::vector<std::string> models{"linear", "mlp", "cnn"};
+  std::vector<std::string> devices{"cpu", "cuda"};
+  std::vector<int64_t> ranks{1, 2, 4};
+  std::vector<int64_t> threads{1};
+  std::vector<int64_t> bucket_kib{25 * 1024, 1024};
+  std::vector<int64_t> allreduce_bytes{8, 64, 512, 4096, 32768, 262144, 2097152, 16777216, 134217728, 268435456};
+  int64_t small_steps = kSmallModelSteps, cnn_steps = kCnnSteps;
+  int64_t batch = kBatchPerRank;
+};
+
+Settings& settings() {
+  static Settings s;
+  return s;
+}
+
+// ---- inside a rank ------------------------------------------------------------------------------
+
+// Runs the job described by PB_RANK_JOB; rank 0 writes its figures to PB_RANK_RESULT.
+int run_rank_job(const nlohmann::json& job, const std::string& result_path) {
+  const pb::dist::DistEnv env = pb::dist::read_dist_env();
+  const bool cuda = job["device"] == "cuda";
+  const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank))
+                                    : torch::Device(torch::kCPU);
+  torch::set_num_threads(job["threads"].get<int>());
+  const pb::dist::Group group = pb::dist::connect(env, device, std::chrono::milliseconds(kTimeoutMs));
+  nlohmann::json result;
+  if (job["kind"] == "allreduce") {
+    const int64_t bytes = job["bytes"];
+    const int64_t iterations = job["iterations"];
+    std::vector<torch::Tensor> tensors{torch::ones({std::max<int64_t>(1, bytes / 4)}, torch::TensorOptions().device(device))};
+    group.group->allreduce(tensors)->wait();  // warm-up (connections, buffers) and the correctness check
+    const double expected = static_cast<double>(env.world_size);  // every rank contributed ones
+    result["error"] = std::abs(tensors[0][-1].item<double>() - expected) / expected;
+    group.group->barrier()->wait();
+    pb::Timer timer(device);
+    for (int64_t i = 0; i < iterations; ++i) group.group->allreduce(tensors)->wait();
+    pb::synchronize(device);
+    result["seconds"] = timer.seconds();  // (the values grow to inf from here on: same bytes, same work)
+  } else {
+    const pb::ModelKind kind = pb::parse_model_kind(job["model"]);
+    const int64_t steps = job["steps"], sync = job["sync"], batch = job["batch"];
+    const int64_t samples = kind == pb::ModelKind::kCnn ? kCnnSamples : kSmallModelSamples;
+    pb::TensorData data = pb::make_synthetic_split(kind, samples, 1, 0).train;
+    data.inputs = data.inputs.to(device);
+    data.targets = data.targets.to(device);
+    const pb::dist::ShardPlan plan(samples, batch * env.world_size, env.world_size, 0);
+    torch::manual_seed(static_cast<uint64_t>(env.rank));  // different on purpose: broadcast fixes it
+    torch::nn::AnyModule model = pb::make_model(kind);
+    model.ptr()->to(device);
+    std::vector<torch::Tensor> params = model.ptr()->parameters();
+    pb::dist::DistributedDataParallel ddp(params, group.group, {job["bucket_bytes"].get<int64_t>(), sync == kOverlapped});
+    ddp.broadcast_parameters();
+    torch::optim::SGD optimizer(params, pb::source_optimizer_options(kind));
+    double comm_wait = 0, loss_value = 0;
+    int64_t global_samples = 0;
+    pb::Timer timer(device);
+    for (int64_t step = 0; step < kWarmupSteps + steps; ++step) {
+      if (step == kWarmupSteps) {  // everyone starts the clock together
+        group.group->barrier()->wait();
+        timer.restart();
+        comm_wait = 0;
+      }
+      const int64_t s = step % plan.steps_per_epoch();
+      if (step >= kWarmupSteps) global_samples += plan.global_batch_size(s);
+      const std::vector<int64_t> mine = plan.local_indices(step / plan.steps_per_epoch(), s, env.rank);
+      torch::Tensor index = torch::tensor(mine, torch::kLong).to(device);
+      optimizer.zero_grad();
+      torch::Tensor output = model.forward(data.inputs.index_select(0, index));
+      torch::Tensor target = data.targets.index_select(0, index);
+      torch::Tensor loss = sync == kNoSync ? pb::compute_loss(kind, output, target)
+                                           : pb::dist::scaled_loss(kind, output, target, plan.global_batch_size(s));
+      loss.backward();
+      if (sync != kNoSync) {
+        ddp.finish_gradient_sync();
+        comm_wait += ddp.last_wait_seconds();
+      }
+      optimizer.step();
+      if (step + 1 == kWarmupSteps + steps) loss_value = loss.item<double>();
+    }
+    group.group->barrier()->wait();
+    const double seconds = timer.seconds();
+    // Correctness: with gradients synchronised every rank must hold rank 0's parameters exactly.
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> flat{torch::cat([&] {
+      std::vector<torch::Tensor> parts;
+      for (const auto& p : params) parts.push_back(p.reshape({-1}));
+      return parts;
+    }())};
+    torch::Tensor mine_flat = flat[0].clone();
+    group.group->broadcast(flat)->wait();
+    std::vector<torch::Tensor> spread{(mine_flat - flat[0]).abs().max().reshape({1})};
+    c10d::AllreduceOptions max;
+    max.reduceOp = c10d::ReduceOp::MAX;
+    group.group->allreduce(spread, max)->wait();
+    result["seconds"] = seconds;
+    result["samples"] = global_samples;
+    result["comm_wait_seconds"] = comm_wait;
+    result["final_loss"] = sync == kNoSync ? loss_value : loss_value * static_cast<double>(env.world_size);
+    result["param_spread"] = spread[0].item<double>();
+  }
+  group.group->barrier()->wait();
+  if (env.rank == 0) pb::write_file_atomic(result_path, result.dump());
+  return 0;
+}
+
+// ---- in the harness process ---------------------------------------------------------------------
+
+// Launches `ranks` processes for `job` and returns rank 0's figures, or "" with the reason.
+std::string launch(nlohmann::json job, int64_t ranks, nlohmann::json* result) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("pb_ddp_" + std::to_string(::getpid()) + ".json")).string();
+  std::filesystem::remove(path);
+  ::setenv("PB_RANK_JOB", job.dump().c_str(), 1);
+  ::setenv("PB_RANK_RESULT", path.c_str(), 1);
+  const int code = pb::dist::launch_local_ranks({"bench_ddp"}, {ranks, "127.0.0.1", 0, 10});
+  ::unsetenv("PB_RANK_JOB");
+  ::unsetenv("PB_RANK_RESULT");
+  if (code != 0) return "a rank failed with exit code " + std::to_string(code);
+  try {
+    *result = pb::read_json_file(path);
+  } catch (const pb::FileError& error) {
+    return error.what();
+  }
+  std::filesystem::remove(path);
+  return "";
+}
+
+std::string device_skip_reason(const std::string& device, int64_t ranks) {
+  if (device != "cuda") return "";
+  std::string reason = pb::dist::nccl_unavailable_reason();
+  if (reason.empty() && static_cast<int64_t>(torch::cuda::device_count()) < ranks) {
+    reason = "needs " + std::to_string(ranks) + " GPUs (one rank per GPU), this machine has " +
+             std::to_string(torch::cuda::device_count());
+  }
+  return reason.empty() ? "" : "skipped: " + reason;
+}
+
+// samples/s of the 1-rank runs, and step seconds of the no-sync runs, for efficiency and overhead.
+std::map<std::string, double>& one_rank_rate() {
+  static std::map<std::string, double> rates;
+  return rates;
+}
+std::map<std::string, double>& no_sync_step() {
+  static std::map<std::string, double> steps;
+  return steps;
+}
+
+void train(benchmark::State& state, const std::string& device, const std::string& model) {
+  const int64_t ranks = state.range(0), threads = state.range(1), sync = state.range(2), bucket_kib = state.range(3);
+  const std::string skip = device_skip_reason(device, ranks);
+  if (!skip.empty()) {
+    state.SkipWithError(skip.c_str());
+    for (auto _ : state) {}
+    return;
+  }
+  const int64_t steps = model == "cnn" ? settings().cnn_steps : settings().small_steps;
+  nlohmann::json job = {{"kind", "train"}, {"device", device}, {"model", model}, {"threads", threads},
+                        {"sync", sync}, {"bucket_bytes", bucket_kib * 1024}, {"steps", steps},
+                        {"batch", settings().batch}};
+  nlohmann::json result;
+  for (auto _ : state) {
+    const std::string error = launch(job, ranks, &result);
+    if (!error.empty()) {
+      state.SkipWithError(error.c_str());
+      return;
+    }
+    state.SetIterationTime(result["seconds"].get<double>());
+  }
+  if (result["param_spread"].get<double>() != 0 && sync != kNoSync) {
+    state.SkipWithError("ranks disagree on the parameters after synchronised training");
+    return;
+  }
+  const double seconds = result["seconds"], samples = result["samples"];
+  const double step_s = seconds / static_cast<double>(steps);
+  const std::string key = device + "/" + model + "/" + std::to_string(threads);
+  state.counters["samples_per_s"] = benchmark::Counter(samples * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["step_ms"] = step_s * 1e3;
+  state.counters["comm_wait_ms"] = result["comm_wait_seconds"].get<double>() / static_cast<double>(steps) * 1e3;
+  state.counters["final_loss"] = result["final_loss"].get<double>();
+  state.counters["param_spread"] = result["param_spread"].get<double>();
+  if (ranks == 1 && sync == kNoSync) one_rank_rate()[key] = samples / seconds;
+  if (one_rank_rate().count(key)) {
+    state.counters["scaling_efficiency"] = samples / seconds / (static_cast<double>(ranks) * one_rank_rate()[key]);
+  }
+  const std::string sync_key = key + "/" + std::to_string(ranks);
+  if (sync == kNoSync) no_sync_step()[sync_key] = step_s;
+  if (sync != kNoSync && no_sync_step().count(sync_key)) {
+    state.counters["sync_overhead"] = step_s / no_sync_step()[sync_key] - 1;
+  }
+}
+
+void allreduce(benchmark::State& state, const std::string& device) {
+  const int64_t ranks = state.range(0), bytes = state.range(1);
+  const std::string skip = device_skip_reason(device, ranks);
+  if (!skip.empty()) {
+    state.SkipWithError(skip.c_str());
+    for (auto _ : state) {}
+    return;
+  }
+  // About 64 MiB of traffic per point, at least 5 and at most 1,000 operations.
+  const int64_t iterations = std::clamp<int64_t>((int64_t{64} << 20) / std::max<int64_t>(bytes, 1), 5, 1000);
+  nlohmann::json job = {{"kind", "allreduce"}, {"device", device}, {"threads", 1}, {"bytes", bytes}, {"iterations", iterations}};
+  nlohmann::json result;
+  for (auto _ : state) {
+    const std::string error = launch(job, ranks, &result);
+    if (!error.empty()) {
+      state.SkipWithError(error.c_str());
+      return;
+    }
+    state.SetIterationTime(result["seconds"].get<double>() / static_cast<double>(iterations));
+  }
+  if (result["error"].get<double>() > 1e-5) {
+    state.SkipWithError("all-reduce produced a wrong sum");
+    return;
+  }
+  // nccl-tests' definitions: algorithm bandwidth = size / time; bus bandwidth = algbw x 2(n-1)/n,
+  // the traffic each link carries in a ring all-reduce, comparable across rank counts.
+  const double seconds = result["seconds"].get<double>() / static_cast<double>(iterations);
+  const double algbw = static_cast<double>(bytes) / seconds / 1e9;
+  state.counters["algbw_GBps"] = algbw;
+  state.counters["busbw_GBps"] = algbw * 2.0 * static_cast<double>(ranks - 1) / static_cast<double>(ranks);
+  state.counters["time_us"] = seconds * 1e6;
+}
+
+void register_benchmarks(const pb::bench::HarnessOptions& options) {
+  Settings& s = settings();
+  if (options.quick) {
+    s.small_steps = std::min<int64_t>(s.small_steps, 20);
+    s.cnn_steps = std::min<int64_t>(s.cnn_steps, 2);
+  }
+  for (const std::string& device : s.devices) {
+    for (const std::string& model : s.models) {
+      auto* bench = benchmark::RegisterBenchmark(("ddp_" + device + "/" + model).c_str(), train, device, model);
+      bench->ArgNames({"ranks", "threads", "sync", "bucket_kib"})->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+      for (int64_t threads : s.threads)
+        for (int64_t ranks : s.ranks) {
+          bench->Args({ranks, threads, kNoSync, s.bucket_kib.front()});  // the baseline: no communication
+          if (ranks == 1) continue;
+          bench->Args({ranks, threads, kAfterBackward, s.bucket_kib.front()});
+          for (int64_t kib : s.bucket_kib) bench->Args({ranks, threads, kOverlapped, kib});
+        }
+    }
+    const std::string backend = device == "cuda" ? "nccl" : "gloo";
+    auto* bench = benchmark::RegisterBenchmark(("allreduce_" + backend).c_str(), allreduce, device);
+    bench->ArgNames({"ranks", "bytes"})->UseManualTime()->Iterations(1)->Unit(benchmark::kMicrosecond);
+    for (int64_t ranks : s.ranks)
+      for (int64_t bytes : s.allreduce_bytes)
+        if (ranks > 1) bench->Args({ranks, bytes});
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (const char* job = std::getenv("PB_RANK_JOB")) {  // started by launch(): this process is a rank
+    try {
+      return run_rank_job(nlohmann::json::parse(job), std::getenv("PB_RANK_RESULT"));
+    } catch (const std::exception& error) {
+      const std::string what = error.what();
+      std::cerr << "bench_ddp rank: " << what.substr(0, what.find('\n')) << std::endl;
+      return 1;
+    }
+  }
+  pb::bench::Suite suite;
+  suite.program = "bench_ddp";
+  suite.purpose = "Family 4: DDP training over ranks x sync mode x bucket size, and all-reduce bandwidth.";
+  suite.add_options = [](pb::Cli& cli) {
+    Settings& s = settings();
+    cli.option("models", &s.models, "models: linear (000), mlp (001), cnn (002)")
+        .option("devices", &s.devices, "cpu (Gloo) and/or cuda (NCCL, one rank per GPU)")
+        .option("ranks", &s.ranks, "rank counts (processes on this machine)", 1, 64)
+        .option("threads", &s.threads, "intra-op threads per rank", 1, 1024)
+        .option("bucket-kib", &s.bucket_kib, "gradient bucket sizes, KiB", 1, 1 << 22)
+        .option("allreduce-bytes", &s.allreduce_bytes, "all-reduce message sizes, bytes", 4, int64_t{1} << 32)
+        .option("batch-per-rank", &s.batch, "samples per rank per step", 1, 65536)
+        .option("steps", &s.small_steps, "timed steps for linear and mlp", 1, 10'000'000)
+        .option("cnn-steps", &s.cnn_steps, "timed steps for cnn", 1, 1'000'000)
+        .validate([&s] {
+          try {
+            for (const std::string& m : s.models) pb::parse_model_kind(m);
+          } catch (const std::invalid_argument& e) {
+            throw pb::CliError(e.what());
+          }
+          for (const std::string& d : s.devices) {
+            if (d != "cpu" && d != "cuda") throw pb::CliError("--devices: unknown device '" + d + "' (expected cpu or cuda)");
+          }
+        });
+  };
+  suite.register_benchmarks = register_benchmarks;
+  return pb::bench::run_suite(argc, argv, suite);
+}
