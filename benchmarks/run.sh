@@ -14,16 +14,18 @@ mkdir -p "$out_dir"
 bench_flags=(--benchmark_repetitions="${PB_REPETITIONS:-3}" --benchmark_min_time="${PB_MIN_TIME:-0.2}")
 
 # The default suite: one line per family binary and its report name.
+# Each DDP point starts its ranks as new processes, so two repetitions keep the job short.
 suites=(
   "bench_cpu_training cpu_training"
-  "bench_ddp ddp_training"
+  "bench_ddp ddp_training --benchmark_repetitions=${PB_DDP_REPETITIONS:-2}"
 )
 status=0
 for entry in "${suites[@]}"; do
-  read -r binary report <<<"$entry"
+  read -r binary report extra <<<"$entry"
   echo
   echo "######## $binary -> results/$machine/$report.json"
-  if "$PB_BUILD/benchmarks/$binary" --out "$out_dir/$report.json" "${bench_flags[@]}"; then
+  # shellcheck disable=SC2086 # $extra holds flags that override the defaults before it
+  if "$PB_BUILD/benchmarks/$binary" --out "$out_dir/$report.json" "${bench_flags[@]}" $extra; then
     # The readable report beside the JSON: environment, best settings, SVG charts.
     "$PB_BUILD/benchmarks/pb_report" "$out_dir/$report.json" || status=$?
   else

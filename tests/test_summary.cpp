@@ -74,6 +74,20 @@ TEST(Summary, RejectsReportsOfOtherTools) {
   }
 }
 
+TEST(Summary, NonFiniteCountersBecomeNull) {
+  const std::string raw = R"({"context": {"note": "nan inside a string stays", "x": "inf"}, "benchmarks": [)"
+                          R"({"name": "a", "cv": NaN, "neg": -nan, "big": inf, "small": -Infinity, "ok": null, "v": 1.5}]})";
+  const nlohmann::json parsed = nlohmann::json::parse(pb::bench::sanitize_benchmark_json(raw));
+  EXPECT_TRUE(parsed["benchmarks"][0]["cv"].is_null());
+  EXPECT_TRUE(parsed["benchmarks"][0]["neg"].is_null());
+  EXPECT_TRUE(parsed["benchmarks"][0]["big"].is_null());
+  EXPECT_TRUE(parsed["benchmarks"][0]["small"].is_null());
+  EXPECT_TRUE(parsed["benchmarks"][0]["ok"].is_null());
+  EXPECT_DOUBLE_EQ(parsed["benchmarks"][0]["v"].get<double>(), 1.5);
+  EXPECT_EQ(parsed["context"]["note"], "nan inside a string stays");
+  EXPECT_EQ(parsed["context"]["x"], "inf");
+}
+
 TEST(Summary, FormatsValuesReadably) {
   EXPECT_EQ(pb::bench::format_value(1234567), "1.235M");
   EXPECT_EQ(pb::bench::format_value(98765), "98.77k");

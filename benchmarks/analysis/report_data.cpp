@@ -3,12 +3,15 @@
 #include "benchmarks/analysis/report_data.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <cmath>
 #include <limits>
 #include <set>
 #include <sstream>
 
-#include "common/json_file.h"
+#include "benchmarks/harness/summary.h"
 
 namespace pb::analysis {
 namespace {
@@ -136,11 +139,18 @@ Report parse_report(const nlohmann::json& json, const std::string& path) {
 }
 
 Report load_report(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ReportError("cannot read '" + path + "': " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json;
   try {
-    return parse_report(read_json_file(path), path);
-  } catch (const FileError& error) {
-    throw ReportError(error.what());
+    // Reports written by Google Benchmark itself may hold bare NaN/inf: read them as null.
+    json = nlohmann::json::parse(bench::sanitize_benchmark_json(text.str()));
+  } catch (const nlohmann::json::parse_error& error) {
+    throw ReportError("'" + path + "' is not valid JSON: " + error.what());
   }
+  return parse_report(json, path);
 }
 
 }  // namespace pb::analysis

@@ -88,7 +88,7 @@ int run_suite(int argc, char** argv, const Suite& suite) {
 
   nlohmann::json report;
   try {
-    report = nlohmann::json::parse(json_text.str());
+    report = nlohmann::json::parse(sanitize_benchmark_json(json_text.str()));
   } catch (const nlohmann::json::exception& error) {
     std::cerr << suite.program << ": error: Google Benchmark produced invalid JSON: " << error.what() << "\n";
     return 1;

@@ -2,6 +2,7 @@
 #include "benchmarks/harness/summary.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <iomanip>
 #include <set>
@@ -18,6 +19,40 @@ const std::set<std::string> kStandardKeys = {
     "aggregate_unit", "error_occurred", "error_message", "label", "bytes_per_second", "items_per_second"};
 
 }  // namespace
+
+std::string sanitize_benchmark_json(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    // Outside strings, a value starting with n/N/i/I/-n/-i that is not null is a non-finite number.
+    size_t j = i + (c == '-' ? 1 : 0);
+    if (j < text.size() && (text[j] == 'n' || text[j] == 'N' || text[j] == 'i' || text[j] == 'I') &&
+        text.compare(j, 4, "null") != 0) {
+      while (j < text.size() && std::isalpha(static_cast<unsigned char>(text[j]))) ++j;
+      out += "null";
+      i = j - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
 
 std::string format_value(double value) {
   if (std::isnan(value)) return "nan";

@@ -30,6 +30,11 @@ bool is_skip(const SummaryRow& row);
 // Prints the table, then the skipped benchmarks with their reasons, then failures.
 void print_summary(const nlohmann::json& report, std::ostream& out);
 
+// Google Benchmark 1.7.1 writes a non-finite counter (the coefficient of variation of a counter
+// that is always 0, say) as a bare NaN or inf, which is not JSON. Replaces those values with
+// null, leaving strings alone, so that the report parses and readers see "no value".
+std::string sanitize_benchmark_json(const std::string& text);
+
 // 1234567 -> "1.235M", 0.0651 -> "0.0651": four significant digits, SI suffix from 10^3.
 std::string format_value(double value);
 
