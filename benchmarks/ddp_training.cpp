@@ -29,7 +29,7 @@ constexpr int64_t kBatchPerRank = 128;
 constexpr int64_t kSmallModelSamples = 8192, kCnnSamples = 1024;
 // Timed steps after kWarmupSteps: about a second per point on one core.
 constexpr int64_t kWarmupSteps = 5;
-constexpr int64_t kSmallModelSteps = 500, kCnnSteps = 12;
+constexpr int64_t kSmallModelSteps = 500, kCnnSteps = 20;
 // Collective and rendezvous timeout inside the ranks; the launcher stops the rest after a failure.
 constexpr int64_t kTimeoutMs = 120'000;
 
@@ -40,7 +40,7 @@ struct Settings {
   std::vector<std::string> devices{"cpu", "cuda"};
   std::vector<int64_t> ranks{1, 2, 4};
   std::vector<int64_t> threads{1};
-  std::vector<int64_t> bucket_kib{25 * 1024, 1024};
+  std::vector<int64_t> bucket_kib{25 * 1024, 4 * 1024};
   std::vector<int64_t> allreduce_bytes{8, 64, 512, 4096, 32768, 262144, 2097152, 16777216, 134217728, 268435456};
   int64_t small_steps = kSmallModelSteps, cnn_steps = kCnnSteps;
   int64_t batch = kBatchPerRank;

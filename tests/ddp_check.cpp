@@ -1,7 +1,9 @@
 // ddp_check: trains with pb::dist::DistributedDataParallel on N ranks and checks the result against
 // single-process training on the same global batches. Run by the distributed tests in
 // CMakeLists.txt; also the failure cases (a rank that dies, a bad environment).
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <iostream>
 
 #include "common/cli.h"
@@ -120,6 +122,9 @@ int main(int argc, char** argv) {
   } catch (const std::exception& error) {  // a peer died or timed out: one line, not an abort
     const std::string what = error.what();
     std::cerr << "ddp_check: rank " << env.rank << ": " << what.substr(0, what.find('\n')) << std::endl;
+    // The launcher names the first rank it sees exit. A rank that only lost its peer waits a
+    // moment, so that on a loaded machine the rank that caused the failure is still seen first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     return 1;
   }
 }

@@ -41,6 +41,7 @@ void split_name(Entry& entry) {
     if (colon != std::string::npos) {
       try {
         const std::string key = segment.substr(0, colon);
+        if (key == "iterations") continue;  // added by Google Benchmark, not a setting
         entry.args[key] = std::stoll(segment.substr(colon + 1));
         entry.arg_order.push_back(key);
       } catch (const std::exception&) {

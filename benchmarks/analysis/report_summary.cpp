@@ -153,6 +153,10 @@ std::vector<std::string> best_settings(const Report& report) {
   std::vector<std::string> order;
   for (const Entry& entry : report.entries) {
     if (!entry.error.empty() || std::isnan(entry.value)) continue;
+    // DDP runs without gradient synchronisation are the overhead baseline, not a way to train.
+    if (entry.args.count("sync") && entry.args.at("sync") == 0 && entry.args.count("ranks") && entry.args.at("ranks") > 1) {
+      continue;
+    }
     std::string key = entry.family + "/" + entry.model;
     if (entry.args.count("load_us")) key += "/load_us:" + std::to_string(entry.args.at("load_us"));
     if (!groups.count(key)) order.push_back(key);
@@ -171,7 +175,14 @@ std::vector<std::string> best_settings(const Report& report) {
       if (k != "load_us") keys.push_back(k);
     }
     std::ostringstream line;
-    line << "**" << best->family << " " << best->model;
+    if (best->args.count("bytes")) {  // a bandwidth sweep: its peak, not a "best setting"
+      line << "**" << best->family << "**: peak " << bench::format_value(best->value) << " " << best->metric << " at "
+           << bench::format_value(static_cast<double>(best->args.at("bytes"))) << " bytes, "
+           << args_text(best->args, {"ranks"});
+      lines.push_back(line.str());
+      continue;
+    }
+    line << "**" << best->family << (best->model.empty() ? "" : " " + best->model);
     if (best->args.count("load_us")) line << ", " << best->args.at("load_us") << " µs loading per sample";
     line << "**: best " << args_text(best->args, keys) << " at " << bench::format_value(best->value) << " "
          << metric_label(best->metric);

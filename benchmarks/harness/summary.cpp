@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <iomanip>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -140,14 +141,29 @@ void print_summary(const nlohmann::json& report, std::ostream& out) {
       out << "\nGPU cases: skipped, CUDA " << status << "; the CPU cases ran\n";
     }
   }
-  for (const bool skips : {true, false}) {
-    bool header = false;
-    for (const SummaryRow& row : rows) {
-      if (row.error.empty() || is_skip(row) != skips) continue;
-      if (!header) out << (skips ? "\nSkipped:\n" : "\nFAILED:\n");
-      header = true;
-      out << "  " << row.name << ": " << row.error << "\n";
-    }
+  // Skips share a few reasons (no CUDA, too few GPUs): one line per reason, with the families.
+  std::vector<std::string> reasons;
+  std::map<std::string, std::pair<size_t, std::vector<std::string>>> skipped;  // reason -> count, families
+  for (const SummaryRow& row : rows) {
+    if (row.error.empty() || !is_skip(row)) continue;
+    auto& [count, families] = skipped[row.error];
+    if (count++ == 0) reasons.push_back(row.error);
+    const std::string family = row.name.substr(0, row.name.find('/'));
+    if (std::find(families.begin(), families.end(), family) == families.end()) families.push_back(family);
+  }
+  if (!reasons.empty()) out << "\nSkipped:\n";
+  for (const std::string& reason : reasons) {
+    const auto& [count, families] = skipped[reason];
+    out << "  " << count << " benchmark" << (count == 1 ? "" : "s") << " (";
+    for (size_t i = 0; i < families.size(); ++i) out << (i ? ", " : "") << families[i] << "/*";
+    out << "): " << reason << "\n";
+  }
+  bool header = false;
+  for (const SummaryRow& row : rows) {
+    if (row.error.empty() || is_skip(row)) continue;
+    if (!header) out << "\nFAILED:\n";
+    header = true;
+    out << "  " << row.name << ": " << row.error << "\n";
   }
 }
 

@@ -119,11 +119,13 @@ int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions
           closed = true;
         }
       }
-      if (!c.running) continue;
-      // A closed pipe means the rank is exiting: reap it now, so that failures are seen in the
-      // order the ranks died (the first is the cause, the others usually lost their peer).
+      // A closed pipe means the rank is exiting: reap it then, and only then, so that failures are
+      // seen in the order the pipes closed, which is the order the ranks died (the first failure
+      // is the cause; the ranks after it usually just lost their peer). Polling every child with
+      // WNOHANG here instead would blame whichever rank comes first in this loop.
+      if (!c.running || !closed) continue;
       int status = 0;
-      if (::waitpid(c.pid, &status, closed ? 0 : WNOHANG) != c.pid) continue;
+      if (::waitpid(c.pid, &status, 0) != c.pid) continue;
       c.running = false;
       --running;
       c.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

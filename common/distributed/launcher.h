@@ -22,7 +22,8 @@ struct LaunchOptions {
 int64_t find_free_port();
 
 // Runs `args` (args[0] is ignored: this program is re-executed through /proc/self/exe) as
-// options.nproc ranks. Returns 0 when every rank exited 0, else the exit code of the first rank
+// options.nproc ranks. Ranks are reaped when their output pipe closes, in that order; ranks
+// that die within the same poll interval (100 ms at most) are taken in rank order. Returns 0 when every rank exited 0, else the exit code of the first rank
 // that failed (128 + signal for a rank killed by a signal). Prints
 // "launcher: rank K exited with code C; stopping the other ranks" on the first failure.
 int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions& options);
