@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "benchmarks/harness/harness.h"
 #include "common/data.h"
@@ -39,7 +40,7 @@ struct Settings {
   std::vector<std::string> models{"linear", "mlp", "cnn"};
   std::vector<std::string> devices{"cpu", "cuda"};
   std::vector<int64_t> ranks{1, 2, 4};
-  std::vector<int64_t> threads{1};
+  std::vector<int64_t> threads{1, 2};  // > 1 only where ranks x threads fit in the cores
   std::vector<int64_t> bucket_kib{25 * 1024, 4 * 1024};
   std::vector<int64_t> allreduce_bytes{8, 64, 512, 4096, 32768, 262144, 2097152, 16777216, 134217728, 268435456};
   int64_t small_steps = kSmallModelSteps, cnn_steps = kCnnSteps;
@@ -270,8 +271,12 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
     for (const std::string& model : s.models) {
       auto* bench = benchmark::RegisterBenchmark(("ddp_" + device + "/" + model).c_str(), train, device, model);
       bench->ArgNames({"ranks", "threads", "sync", "bucket_kib"})->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+      const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
       for (int64_t threads : s.threads)
         for (int64_t ranks : s.ranks) {
+          // One thread per rank always (4 ranks on 2 cores shows oversubscription); more only if
+          // they fit: 1 rank x 2 threads against 2 ranks x 1 thread is the comparison that matters.
+          if (threads > 1 && ranks * threads > cores) continue;
           bench->Args({ranks, threads, kNoSync, s.bucket_kib.front()});  // the baseline: no communication
           if (ranks == 1) continue;
           bench->Args({ranks, threads, kAfterBackward, s.bucket_kib.front()});

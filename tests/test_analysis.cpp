@@ -73,6 +73,8 @@ TEST(Compare, RatiosPValuesAndGeomean) {
   EXPECT_NE(pa::render_markdown({c}).find("| **geometric mean** |"), std::string::npos);
   const json j = pa::render_json({c});
   EXPECT_NEAR(j[0]["benchmarks"][0]["p_value"].get<double>(), 0.1, 1e-12);
+  EXPECT_DOUBLE_EQ(j[0]["benchmarks"][0]["baseline_time"].get<double>(), 1.0);
+  EXPECT_EQ(j[0]["benchmarks"][0]["time_unit"], "ms");
   EXPECT_EQ(j[0]["only_in_contender"][0], "f/only_cont");
 }
 

@@ -67,6 +67,9 @@ Comparison compare_reports(const Report& baseline, const Report& contender, cons
     row.metric = base.metric.empty() ? other->metric : base.metric;
     row.baseline = base.value;
     row.contender = other->value;
+    row.baseline_time = base.time;
+    row.contender_time = other->time;
+    row.time_unit = base.time_unit == other->time_unit ? base.time_unit : "";
     row.baseline_repetitions = base.values.size();
     row.contender_repetitions = other->values.size();
     if (!base.error.empty() || !other->error.empty()) {
@@ -112,12 +115,15 @@ std::string render_console(const std::vector<Comparison>& comparisons) {
     for (const ComparedRow& row : c.rows) name_width = std::max(name_width, row.name.size());
     out << "\n" << std::left << std::setw(static_cast<int>(name_width)) << "benchmark" << std::right << "  "
         << std::setw(14) << "metric" << "  " << std::setw(10) << "baseline" << "  " << std::setw(10) << "contender"
-        << "  " << std::setw(9) << "ratio" << (show_p ? "   p-value" : "") << "\n";
+        << "  " << std::setw(9) << "ratio" << (show_p ? "   p-value" : "") << "  " << std::setw(12) << "base time"
+        << "  " << std::setw(12) << "cont. time" << "\n";
     for (const ComparedRow& row : c.rows) {
       out << std::left << std::setw(static_cast<int>(name_width)) << row.name << std::right << "  " << std::setw(14)
           << row.metric << "  " << std::setw(10) << bench::format_value(row.baseline) << "  " << std::setw(10)
           << bench::format_value(row.contender) << "  " << std::setw(9) << ratio_text(row);
       if (show_p) out << "  " << std::setw(8) << p_text(row);
+      out << "  " << std::setw(12) << (bench::format_value(row.baseline_time) + " " + row.time_unit) << "  " << std::setw(12)
+          << (bench::format_value(row.contender_time) + " " + row.time_unit);
       out << "\n";
     }
     out << std::left << std::setw(static_cast<int>(name_width)) << "OVERALL_GEOMEAN" << std::right << "  "
@@ -147,16 +153,18 @@ std::string render_markdown(const std::vector<Comparison>& comparisons) {
       for (const auto& d : c.environment) out << "| " << d.key << " | " << d.baseline << " | " << d.contender << " |\n";
       out << "\n";
     }
-    out << "| benchmark | metric | baseline | contender | ratio |" << (show_p ? " p-value |" : "") << "\n"
-        << "|---|---|---:|---:|---:|" << (show_p ? "---:|" : "") << "\n";
+    out << "| benchmark | metric | baseline | contender | ratio |" << (show_p ? " p-value |" : "")
+        << " baseline time | contender time |\n"
+        << "|---|---|---:|---:|---:|" << (show_p ? "---:|" : "") << "---:|---:|\n";
     for (const ComparedRow& row : c.rows) {
       out << "| `" << row.name << "` | " << row.metric << " | " << bench::format_value(row.baseline) << " | "
           << bench::format_value(row.contender) << " | " << ratio_text(row) << " |";
       if (show_p) out << " " << p_text(row) << " |";
-      out << "\n";
+      out << " " << bench::format_value(row.baseline_time) << " " << row.time_unit << " | "
+          << bench::format_value(row.contender_time) << " " << row.time_unit << " |\n";
     }
     out << "| **geometric mean** | | | | **" << (c.geomean_count ? fixed(c.geomean, 3) + "x" : "-") << "** |"
-        << (show_p ? " |" : "") << "\n\n";
+        << (show_p ? " |" : "") << " | |\n\n";
     for (const auto& [label, names] : {std::pair{"Only in the baseline", &c.only_in_baseline},
                                        std::pair{"Only in the contender", &c.only_in_contender}}) {
       if (names->empty()) continue;
@@ -182,6 +190,9 @@ nlohmann::json render_json(const std::vector<Comparison>& comparisons) {
       nlohmann::json r = {{"name", row.name}, {"metric", row.metric},
                           {"baseline", std::isfinite(row.baseline) ? nlohmann::json(row.baseline) : nlohmann::json(nullptr)},
                           {"contender", std::isfinite(row.contender) ? nlohmann::json(row.contender) : nlohmann::json(nullptr)},
+                          {"baseline_time", std::isfinite(row.baseline_time) ? nlohmann::json(row.baseline_time) : nlohmann::json(nullptr)},
+                          {"contender_time", std::isfinite(row.contender_time) ? nlohmann::json(row.contender_time) : nlohmann::json(nullptr)},
+                          {"time_unit", row.time_unit},
                           {"baseline_repetitions", row.baseline_repetitions},
                           {"contender_repetitions", row.contender_repetitions}};
       r["ratio"] = row.note.empty() ? nlohmann::json(row.ratio) : nlohmann::json(nullptr);

@@ -17,6 +17,8 @@ struct ComparedRow {
   std::string name;
   std::string metric;      // samples_per_s, GBps, ... or real_time
   double baseline = 0, contender = 0;
+  double baseline_time = 0, contender_time = 0;  // real time per iteration, in time_unit
+  std::string time_unit;
   double ratio = 0;        // contender over baseline as a speed-up: > 1 means the contender is better
   std::optional<double> p_value;  // Mann-Whitney U over repetitions, when both have >= 2
   size_t baseline_repetitions = 0, contender_repetitions = 0;

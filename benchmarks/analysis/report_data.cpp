@@ -121,6 +121,8 @@ Report parse_report(const nlohmann::json& json, const std::string& path) {
       continue;
     }
     entry.values.push_back(run.contains(entry.metric) ? number_or_nan(run[entry.metric]) : number_or_nan(nullptr));
+    entry.times.push_back(run.contains("real_time") ? number_or_nan(run["real_time"]) : number_or_nan(nullptr));
+    entry.time_unit = run.value("time_unit", std::string("ns"));
     for (const auto& [key, value] : run.items()) {
       if (!kStandardKeys.count(key)) entry.counters[key] = number_or_nan(value);
     }
@@ -129,11 +131,14 @@ Report parse_report(const nlohmann::json& json, const std::string& path) {
     auto it = median_run.find(entry.name);
     if (it != median_run.end() && it->second.contains(entry.metric)) {
       entry.value = number_or_nan(it->second[entry.metric]);
+      entry.time = it->second.contains("real_time") ? number_or_nan(it->second["real_time"]) : median(entry.times);
+      if (entry.time_unit.empty()) entry.time_unit = it->second.value("time_unit", std::string("ns"));
       for (const auto& [key, value] : it->second.items()) {
         if (!kStandardKeys.count(key)) entry.counters[key] = number_or_nan(value);
       }
     } else {
       entry.value = median(entry.values);
+      entry.time = median(entry.times);
     }
   }
   return report;

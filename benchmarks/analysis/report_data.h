@@ -24,7 +24,10 @@ struct Entry {
   std::string metric;                   // samples_per_s, GBps, ... or real_time when no rate exists
   bool higher_is_better = true;         // true for rates, false for times
   std::vector<double> values;           // the metric per repetition (one value without repetitions)
+  std::vector<double> times;            // real time per repetition
   double value = 0;                     // the median aggregate if present, else the median of values
+  double time = 0;                      // real time per iteration, the same way (median)
+  std::string time_unit;                // of `time`: ns, us, ms or s
   std::map<std::string, double> counters;  // every numeric user counter of the median (or only) run
   std::string error;                       // error_message of a failed or skipped run
 };
