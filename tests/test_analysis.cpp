@@ -100,7 +100,7 @@ TEST(Compare, InvalidValuesAreMarkedNotComputed) {
   ASSERT_EQ(c.rows.size(), 4u);
   EXPECT_EQ(c.rows[0].note, "not a number");
   EXPECT_EQ(c.rows[1].note, "zero value");
-  EXPECT_EQ(c.rows[2].note, "failed: skipped: no CUDA");
+  EXPECT_EQ(c.rows[2].note, "skipped: no CUDA");
   EXPECT_TRUE(c.rows[3].note.empty());
   EXPECT_EQ(c.geomean_count, 1u);
   EXPECT_DOUBLE_EQ(c.geomean, 2.0);

@@ -73,7 +73,8 @@ Comparison compare_reports(const Report& baseline, const Report& contender, cons
     row.baseline_repetitions = base.values.size();
     row.contender_repetitions = other->values.size();
     if (!base.error.empty() || !other->error.empty()) {
-      row.note = "failed: " + (base.error.empty() ? other->error : base.error);
+      const std::string& error = base.error.empty() ? other->error : base.error;
+      row.note = error.rfind("skipped:", 0) == 0 ? error : "failed: " + error;
     } else if (base.metric != other->metric) {
       row.note = "different metrics (" + base.metric + " vs " + other->metric + ")";
     } else if (std::isnan(row.baseline) || std::isnan(row.contender)) {

@@ -22,7 +22,7 @@ struct ComparedRow {
   double ratio = 0;        // contender over baseline as a speed-up: > 1 means the contender is better
   std::optional<double> p_value;  // Mann-Whitney U over repetitions, when both have >= 2
   size_t baseline_repetitions = 0, contender_repetitions = 0;
-  std::string note;        // why the row has no ratio: "zero value", "not a number", "failed: ..."
+  std::string note;        // why the row has no ratio: "zero value", "not a number", "skipped: ...", "failed: ..."
 };
 
 struct EnvironmentDifference {
