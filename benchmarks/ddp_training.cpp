@@ -184,27 +184,36 @@ std::map<std::string, double>& no_sync_step() {
   return steps;
 }
 
-void train(benchmark::State& state, const std::string& device, const std::string& model) {
-  const int64_t ranks = state.range(0), threads = state.range(1), sync = state.range(2), bucket_kib = state.range(3);
+// One launch of `job` on `ranks` processes per benchmark iteration, timed by rank 0's seconds over
+// `operations`. Returns false, with the reason recorded, when the point is skipped (no such
+// device here) or a launch failed; *result then holds nothing useful.
+bool run_launches(benchmark::State& state, const std::string& device, int64_t ranks, const nlohmann::json& job,
+                  double operations, nlohmann::json* result) {
   const std::string skip = device_skip_reason(device, ranks);
   if (!skip.empty()) {
     state.SkipWithError(skip.c_str());
     for (auto _ : state) {}
-    return;
+    return false;
   }
+  for (auto _ : state) {
+    const std::string error = launch(job, ranks, result);
+    if (!error.empty()) {
+      state.SkipWithError(error.c_str());
+      return false;
+    }
+    state.SetIterationTime((*result)["seconds"].get<double>() / operations);
+  }
+  return true;
+}
+
+void train(benchmark::State& state, const std::string& device, const std::string& model) {
+  const int64_t ranks = state.range(0), threads = state.range(1), sync = state.range(2), bucket_kib = state.range(3);
   const int64_t steps = model == "cnn" ? settings().cnn_steps : settings().small_steps;
   nlohmann::json job = {{"kind", "train"}, {"device", device}, {"model", model}, {"threads", threads},
                         {"sync", sync}, {"bucket_bytes", bucket_kib * 1024}, {"steps", steps},
                         {"batch", settings().batch}};
   nlohmann::json result;
-  for (auto _ : state) {
-    const std::string error = launch(job, ranks, &result);
-    if (!error.empty()) {
-      state.SkipWithError(error.c_str());
-      return;
-    }
-    state.SetIterationTime(result["seconds"].get<double>());
-  }
+  if (!run_launches(state, device, ranks, job, 1, &result)) return;
   if (result["param_spread"].get<double>() != 0 && sync != kNoSync) {
     state.SkipWithError("ranks disagree on the parameters after synchronised training");
     return;
@@ -230,24 +239,11 @@ void train(benchmark::State& state, const std::string& device, const std::string
 
 void allreduce(benchmark::State& state, const std::string& device) {
   const int64_t ranks = state.range(0), bytes = state.range(1);
-  const std::string skip = device_skip_reason(device, ranks);
-  if (!skip.empty()) {
-    state.SkipWithError(skip.c_str());
-    for (auto _ : state) {}
-    return;
-  }
   // About 64 MiB of traffic per point, at least 5 and at most 1,000 operations.
   const int64_t iterations = std::clamp<int64_t>((int64_t{64} << 20) / std::max<int64_t>(bytes, 1), 5, 1000);
   nlohmann::json job = {{"kind", "allreduce"}, {"device", device}, {"threads", 1}, {"bytes", bytes}, {"iterations", iterations}};
   nlohmann::json result;
-  for (auto _ : state) {
-    const std::string error = launch(job, ranks, &result);
-    if (!error.empty()) {
-      state.SkipWithError(error.c_str());
-      return;
-    }
-    state.SetIterationTime(result["seconds"].get<double>() / static_cast<double>(iterations));
-  }
+  if (!run_launches(state, device, ranks, job, static_cast<double>(iterations), &result)) return;
   if (result["error"].get<double>() > 1e-5) {
     state.SkipWithError("all-reduce produced a wrong sum");
     return;

@@ -56,18 +56,13 @@ int main(int argc, char** argv) {
   }
   if (auto code = pb::dist::launch_if_requested(argc, argv, nproc, stop_timeout_s)) return *code;
 
-  pb::dist::DistEnv env;
-  pb::dist::Group group;
-  try {
-    env = pb::dist::read_dist_env();
-    if (fail_early && env.rank == fail_rank) {
-      std::cout << "rank " << env.rank << " failing before the rendezvous" << std::endl;
-      return 3;
-    }
-    group = pb::dist::connect(env, torch::kCPU, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
-  } catch (const pb::dist::DistError& e) {
-    pb::fail_usage(cli.program(), e.what());
+  if (fail_early && std::getenv("RANK") != nullptr && std::atoll(std::getenv("RANK")) == fail_rank) {
+    std::cout << "rank " << fail_rank << " failing before the rendezvous" << std::endl;
+    return 3;
   }
+  pb::dist::DistEnv env;
+  const pb::dist::Group group = pb::dist::connect_or_exit(
+      cli.program(), torch::kCPU, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)), &env);
   try {
   if (env.rank == fail_rank) {
     std::cout << "rank " << env.rank << " failing on purpose" << std::endl;

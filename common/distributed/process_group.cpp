@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/cli.h"
 #include "common/device.h"
 
 namespace pb::dist {
@@ -104,6 +105,16 @@ Group connect(const DistEnv& env, const torch::Device& device, std::chrono::mill
     throw DistError("cannot create the process group at " + where + ": " + first_line(error.what()));
   }
   return result;
+}
+
+Group connect_or_exit(const std::string& program, const torch::Device& device, std::chrono::milliseconds timeout,
+                      DistEnv* env) {
+  try {
+    *env = read_dist_env();
+    return connect(*env, device, timeout);
+  } catch (const DistError& error) {
+    fail_usage(program, error.what());
+  }
 }
 
 }  // namespace pb::dist

@@ -41,6 +41,11 @@ struct Group {
 // this build (libtorch without CUDA, or its NCCL headers were not found)".
 Group connect(const DistEnv& env, const torch::Device& device, std::chrono::milliseconds timeout);
 
+// For programs that are ranks: reads the environment and connects, or prints
+// "<program>: error: <one line>" and exits with code 2 (a bad environment, an unreachable master).
+Group connect_or_exit(const std::string& program, const torch::Device& device, std::chrono::milliseconds timeout,
+                      DistEnv* env);
+
 // Why NCCL cannot be used here, or "" when it can.
 std::string nccl_unavailable_reason();
 

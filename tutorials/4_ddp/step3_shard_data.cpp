@@ -25,14 +25,8 @@ int main(int argc, char** argv) {
       .option("global-batch", &global_batch, "samples per step across all ranks", 1, 65536);
   pb::parse_or_exit(cli, argc, argv);
   if (auto code = pb::dist::launch_if_requested(argc, argv, nproc)) return *code;
-  pb::dist::DistEnv env;
-  pb::dist::Group group;
-  try {
-    env = pb::dist::read_dist_env();
-    group = pb::dist::connect(env, torch::kCPU, std::chrono::seconds(30));
-  } catch (const pb::dist::DistError& e) {
-    pb::fail_usage(cli.program(), e.what());
-  }
+  pb::dist::DistEnv env;  // step 2 showed what connecting involves
+  const pb::dist::Group group = pb::dist::connect_or_exit(cli.program(), torch::kCPU, std::chrono::seconds(30), &env);
 
   // ---- Step 3a: this rank's samples, step by step --------------------------------------------
   const pb::dist::ShardPlan plan(samples, global_batch, env.world_size, /*seed=*/0);

@@ -39,15 +39,13 @@ int main(int argc, char** argv) {
   pb::parse_or_exit(cli, argc, argv);
   if (auto code = pb::dist::launch_if_requested(argc, argv, nproc)) return *code;
   pb::ModelKind kind;
-  pb::dist::DistEnv env;
-  pb::dist::Group group;
   try {
     kind = pb::parse_model_kind(model_name);
-    env = pb::dist::read_dist_env();
-    group = pb::dist::connect(env, torch::kCPU, std::chrono::seconds(60));
-  } catch (const std::exception& e) {
+  } catch (const std::invalid_argument& e) {
     pb::fail_usage(cli.program(), e.what());
   }
+  pb::dist::DistEnv env;  // step 2 showed what connecting involves
+  const pb::dist::Group group = pb::dist::connect_or_exit(cli.program(), torch::kCPU, std::chrono::seconds(60), &env);
   torch::set_num_threads(1);  // one core per rank: ranks, not intra-op threads, use the others
 
   // ---- Step 4a: the same model on every rank --------------------------------------------------
