@@ -39,6 +39,18 @@ DistributedDataParallel::DistributedDataParallel(std::vector<torch::Tensor> para
     b.flat = torch::zeros({b.flat.numel() + p.numel()}, reference);  // sized here, filled per step
     bucket_of_[k] = buckets_.size() - 1;
   }
+  // Gradients as views of the buckets (PyTorch DDP's gradient_as_bucket_view): each parameter's
+  // .grad() shares its bucket's memory, so backward accumulates straight into the buffer that is
+  // all-reduced and no gradient is copied in or out. from_blob rather than narrow(): an autograd
+  // view would make libtorch 1.13's Optimizer::zero_grad() fail on detach_().
+  for (Bucket& b : buckets_) {
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      torch::Tensor& p = parameters_[b.params[i]];
+      torch::Tensor flat = b.flat;
+      p.mutable_grad() = torch::from_blob(static_cast<char*>(flat.data_ptr()) + b.offsets[i] * flat.element_size(),
+                                          p.sizes(), [flat](void*) {}, flat.options());
+    }
+  }
   if (options_.overlap) {
     for (size_t k = 0; k < parameters_.size(); ++k) {
       auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);
@@ -82,14 +94,16 @@ void DistributedDataParallel::launch_ready_buckets(bool force) {
   while (next_launch_ < buckets_.size()) {
     Bucket& b = buckets_[next_launch_];
     if (!force && b.ready < b.params.size()) return;
-    // Gradients are final once their hook fired (or backward returned): copy them in.
+    // Gradients are final once their hook fired (or backward returned). Normally they already live
+    // in the bucket; a gradient that was replaced (zero_grad(set_to_none), a user's assignment) is
+    // copied in, and a missing one (no samples on this rank this step) counts as zero.
     for (size_t i = 0; i < b.params.size(); ++i) {
       const torch::Tensor& p = parameters_[b.params[i]];
       torch::Tensor slice = b.flat.narrow(0, b.offsets[i], p.numel());
-      if (p.grad().defined()) {
+      if (!p.grad().defined()) {
+        slice.zero_();
+      } else if (p.grad().data_ptr() != slice.data_ptr()) {
         slice.copy_(p.grad().reshape({-1}));
-      } else {
-        slice.zero_();  // no samples on this rank this step, or a parameter backward did not reach
       }
     }
     std::vector<torch::Tensor> tensors{b.flat};
@@ -108,11 +122,11 @@ void DistributedDataParallel::finish_gradient_sync() {
     for (size_t i = 0; i < b.params.size(); ++i) {
       torch::Tensor& p = parameters_[b.params[i]];
       torch::Tensor summed = b.flat.narrow(0, b.offsets[i], p.numel()).view_as(p);
-      if (p.grad().defined()) {
-        p.mutable_grad().copy_(summed);
-      } else {
+      if (!p.grad().defined()) {
         p.mutable_grad() = summed.clone();
-      }
+      } else if (p.grad().data_ptr() != summed.data_ptr()) {
+        p.mutable_grad().copy_(summed);
+      }  // else: the gradient is the bucket, already summed
     }
     b.ready = 0;
     b.launched = false;
