@@ -45,6 +45,7 @@ struct Settings {
   std::vector<int64_t> allreduce_bytes{8, 64, 512, 4096, 32768, 262144, 2097152, 16777216, 134217728, 268435456};
   int64_t small_steps = kSmallModelSteps, cnn_steps = kCnnSteps;
   int64_t batch = kBatchPerRank;
+  bool ranks_given = false;  // --ranks on the command line: use it on GPUs too
 };
 
 Settings& settings() {
@@ -264,12 +265,22 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
     s.cnn_steps = std::min<int64_t>(s.cnn_steps, 2);
   }
   for (const std::string& device : s.devices) {
+    // On GPUs one rank per GPU: 1, 2, 4, ... and every GPU of this machine, unless --ranks says so.
+    std::vector<int64_t> ranks_list = s.ranks;
+    const int64_t gpus = device == "cuda" && pb::dist::nccl_unavailable_reason().empty()
+                             ? static_cast<int64_t>(torch::cuda::device_count())
+                             : 0;
+    if (gpus > 0 && !s.ranks_given) {
+      ranks_list.clear();
+      for (int64_t r = 1; r < gpus; r *= 2) ranks_list.push_back(r);
+      ranks_list.push_back(gpus);
+    }
     for (const std::string& model : s.models) {
       auto* bench = benchmark::RegisterBenchmark(("ddp_" + device + "/" + model).c_str(), train, device, model);
       bench->ArgNames({"ranks", "threads", "sync", "bucket_kib"})->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
       const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
       for (int64_t threads : s.threads)
-        for (int64_t ranks : s.ranks) {
+        for (int64_t ranks : ranks_list) {
           // One thread per rank always (4 ranks on 2 cores shows oversubscription); more only if
           // they fit: 1 rank x 2 threads against 2 ranks x 1 thread is the comparison that matters.
           if (threads > 1 && ranks * threads > cores) continue;
@@ -282,7 +293,7 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
     const std::string backend = device == "cuda" ? "nccl" : "gloo";
     auto* bench = benchmark::RegisterBenchmark(("allreduce_" + backend).c_str(), allreduce, device);
     bench->ArgNames({"ranks", "bytes"})->UseManualTime()->Iterations(1)->Unit(benchmark::kMicrosecond);
-    for (int64_t ranks : s.ranks)
+    for (int64_t ranks : ranks_list)
       for (int64_t bytes : s.allreduce_bytes)
         if (ranks > 1) bench->Args({ranks, bytes});
   }
@@ -307,7 +318,7 @@ int main(int argc, char** argv) {
     Settings& s = settings();
     cli.option("models", &s.models, "models: linear (000), mlp (001), cnn (002)")
         .option("devices", &s.devices, "cpu (Gloo) and/or cuda (NCCL, one rank per GPU)")
-        .option("ranks", &s.ranks, "rank counts (processes on this machine)", 1, 64)
+        .option("ranks", &s.ranks, "rank counts (processes on this machine; default on GPUs: 1, 2, 4, ... all)", 1, 64)
         .option("threads", &s.threads, "intra-op threads per rank", 1, 1024)
         .option("bucket-kib", &s.bucket_kib, "gradient bucket sizes, KiB", 1, 1 << 22)
         .option("allreduce-bytes", &s.allreduce_bytes, "all-reduce message sizes, bytes", 4, int64_t{1} << 32)
@@ -315,6 +326,7 @@ int main(int argc, char** argv) {
         .option("steps", &s.small_steps, "timed steps for linear and mlp", 1, 10'000'000)
         .option("cnn-steps", &s.cnn_steps, "timed steps for cnn", 1, 1'000'000)
         .validate([&s] {
+          s.ranks_given = s.ranks != std::vector<int64_t>{1, 2, 4};
           try {
             for (const std::string& m : s.models) pb::parse_model_kind(m);
           } catch (const std::invalid_argument& e) {
