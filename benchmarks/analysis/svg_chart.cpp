@@ -99,7 +99,10 @@ std::string render_svg(const Chart& chart) {
     if (thinned.back() != x_ticks.back()) thinned.push_back(x_ticks.back());
     x_ticks = thinned;
   }
+  double last_label = -1e9;
   for (double x : x_ticks) {
+    if (px(x) - last_label < 40) continue;  // labels would overlap (uneven steps on a log axis)
+    last_label = px(x);
     svg << R"(<line x1=")" << num(px(x)) << R"(" y1=")" << num(kTop + plot_h) << R"(" x2=")" << num(px(x))
         << R"(" y2=")" << num(kTop + plot_h + 5) << R"(" stroke="#444"/>)"
         << R"(<text x=")" << num(px(x)) << R"(" y=")" << num(kTop + plot_h + 18) << R"(" text-anchor="middle">)"
