@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "common/cli.h"
+
 namespace pb {
 
 std::string model_name(ModelKind kind) {
@@ -19,6 +21,14 @@ ModelKind parse_model_kind(const std::string& name) {
     if (model_name(kind) == name) return kind;
   }
   throw std::invalid_argument("unknown model '" + name + "' (expected linear, mlp or cnn)");
+}
+
+ModelKind parse_model_kind_or_exit(const std::string& program, const std::string& name) {
+  try {
+    return parse_model_kind(name);
+  } catch (const std::invalid_argument& error) {
+    fail_usage(program, error.what());
+  }
 }
 
 std::vector<ModelKind> all_model_kinds() { return {ModelKind::kLinear, ModelKind::kMlp, ModelKind::kCnn}; }

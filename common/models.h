@@ -16,6 +16,8 @@ std::string model_name(ModelKind kind);
 // Parses "linear" | "mlp" | "cnn"; throws std::invalid_argument with a one-line message otherwise.
 ModelKind parse_model_kind(const std::string& name);
 std::vector<ModelKind> all_model_kinds();
+// For a program's --model flag: parse_model_kind, or "<program>: error: <message>" and exit 2.
+ModelKind parse_model_kind_or_exit(const std::string& program, const std::string& name);
 
 // Source 000: Linear(10, 2), a two-class classifier trained with cross-entropy.
 // Cloneable so that data-parallel replicas can be made from it (see tutorials/3_*).

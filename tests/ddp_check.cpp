@@ -48,12 +48,7 @@ int main(int argc, char** argv) {
       .option("stop-timeout", &stop_timeout_s, "launcher: seconds the other ranks get after one fails", 0, 3600)
       .option("seed", &seed, "data and weight seed", 0, INT64_MAX);
   pb::parse_or_exit(cli, argc, argv);
-  pb::ModelKind kind;
-  try {
-    kind = pb::parse_model_kind(model_name);
-  } catch (const std::invalid_argument& e) {
-    pb::fail_usage(cli.program(), e.what());
-  }
+  const pb::ModelKind kind = pb::parse_model_kind_or_exit(cli.program(), model_name);
   if (auto code = pb::dist::launch_if_requested(argc, argv, nproc, stop_timeout_s)) return *code;
 
   if (fail_early && std::getenv("RANK") != nullptr && std::atoll(std::getenv("RANK")) == fail_rank) {

@@ -28,12 +28,7 @@ int main(int argc, char** argv) {
       .option("steps", &steps, "training steps", 1, 1'000'000)
       .option("threads", &threads, "intra-op threads", 1, 1024);
   pb::parse_or_exit(cli, argc, argv);
-  pb::ModelKind kind;
-  try {
-    kind = pb::parse_model_kind(model_name);
-  } catch (const std::invalid_argument& e) {
-    pb::fail_usage(cli.program(), e.what());
-  }
+  const pb::ModelKind kind = pb::parse_model_kind_or_exit(cli.program(), model_name);
   torch::set_num_threads(static_cast<int>(threads));
 
   // ---- Step 1a: data, model, optimizer ------------------------------------------------------

@@ -38,12 +38,7 @@ int main(int argc, char** argv) {
       .flag("no-overlap", &no_overlap, "all-reduce after backward instead of during it");
   pb::parse_or_exit(cli, argc, argv);
   if (auto code = pb::dist::launch_if_requested(argc, argv, nproc)) return *code;
-  pb::ModelKind kind;
-  try {
-    kind = pb::parse_model_kind(model_name);
-  } catch (const std::invalid_argument& e) {
-    pb::fail_usage(cli.program(), e.what());
-  }
+  const pb::ModelKind kind = pb::parse_model_kind_or_exit(cli.program(), model_name);
   pb::dist::DistEnv env;  // step 2 showed what connecting involves
   const pb::dist::Group group = pb::dist::connect_or_exit(cli.program(), torch::kCPU, std::chrono::seconds(60), &env);
   torch::set_num_threads(1);  // one core per rank: ranks, not intra-op threads, use the others
