@@ -103,6 +103,26 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
   }
 }
 
+// The Python peer mirrors the source's own loader: libtorch's defaults (2 batches ahead per
+// worker, in order, normal priority) match torch.utils.data.DataLoader's, without loading cost.
+nlohmann::json peer_job(const nlohmann::json& report, const pb::bench::HarnessOptions&) {
+  const Settings& s = settings();
+  nlohmann::json job = {{"workflow", "cpu_training"}, {"points", nlohmann::json::array()}};
+  for (const nlohmann::json* run : pb::bench::first_repetition_runs(report)) {
+    const std::string name = (*run)["run_name"];
+    auto args = pb::bench::name_args(name);
+    if (pb::bench::name_segment(name, 0) != "cpu_training" || args["load_us"] != 0 || args["prefetch"] != 0 ||
+        args["ordered"] != 1 || args["nice"] != 0) {
+      continue;
+    }
+    const std::string model = pb::bench::name_segment(name, 1);
+    job["points"].push_back({{"name", name}, {"model", model}, {"workers", args["workers"]}, {"threads", args["threads"]},
+                             {"batch_size", s.batch_size}, {"train_samples", model == "cnn" ? s.cnn_samples : s.train_samples},
+                             {"seed", 0}});
+  }
+  return job;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,5 +152,6 @@ int main(int argc, char** argv) {
         });
   };
   suite.register_benchmarks = register_benchmarks;
+  suite.peer_job = peer_job;
   return pb::bench::run_suite(argc, argv, suite);
 }

@@ -299,6 +299,23 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
   }
 }
 
+// The Python peer: torch's DistributedDataParallel (which always overlaps) on the same points.
+nlohmann::json peer_job(const nlohmann::json& report, const pb::bench::HarnessOptions&) {
+  const Settings& s = settings();
+  nlohmann::json job = {{"workflow", "ddp"}, {"points", nlohmann::json::array()}};
+  for (const nlohmann::json* run : pb::bench::first_repetition_runs(report)) {
+    const std::string name = (*run)["run_name"], family = pb::bench::name_segment(name, 0);
+    auto args = pb::bench::name_args(name);
+    if ((family != "ddp_cpu" && family != "ddp_cuda") || args["sync"] != kOverlapped) continue;
+    const std::string model = pb::bench::name_segment(name, 1);
+    job["points"].push_back({{"name", name}, {"model", model}, {"device", family == "ddp_cuda" ? "cuda" : "cpu"},
+                             {"ranks", args["ranks"]}, {"threads", args["threads"]}, {"bucket_kib", args["bucket_kib"]},
+                             {"batch_per_rank", s.batch}, {"steps", model == "cnn" ? s.cnn_steps : s.small_steps},
+                             {"warmup_steps", kWarmupSteps}, {"samples", model == "cnn" ? kCnnSamples : kSmallModelSamples}});
+  }
+  return job;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -338,5 +355,6 @@ int main(int argc, char** argv) {
         });
   };
   suite.register_benchmarks = register_benchmarks;
+  suite.peer_job = peer_job;
   return pb::bench::run_suite(argc, argv, suite);
 }

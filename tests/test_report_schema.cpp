@@ -31,14 +31,34 @@ TEST(ReportSchema, CpuTrainingReportHasContextAndCounters) {
   EXPECT_TRUE(report["context"].contains("num_cpus"));  // Google Benchmark's own context is kept
 
   const std::regex name(R"(cpu_training/(linear|cnn)/workers:[01]/threads:1/load_us:0/prefetch:\d+/ordered:1/nice:(0|19)/iterations:2/real_time)");
-  ASSERT_EQ(report["benchmarks"].size(), 4u);
+  std::vector<nlohmann::json> cpp, peer;
   for (const auto& run : report["benchmarks"]) {
+    (run["name"].get<std::string>().rfind("peer_python/", 0) == 0 ? peer : cpp).push_back(run);
+  }
+  ASSERT_EQ(cpp.size(), 4u);
+  for (const auto& run : cpp) {
     EXPECT_TRUE(std::regex_match(run["name"].get<std::string>(), name)) << run["name"];
     EXPECT_GT(run["samples_per_s"].get<double>(), 0);
     EXPECT_GT(run["final_loss"].get<double>(), 0);
     EXPECT_GE(run["val_accuracy"].get<double>(), 0);
     EXPECT_LE(run["val_accuracy"].get<double>(), 1);
     EXPECT_FALSE(run.value("error_occurred", false)) << run.value("error_message", "");
+  }
+  // The Python peer mirrors the points with libtorch's default loader (here: no workers), one row
+  // each, named after the C++ row; with python3-torch installed (the README's set-up) they ran.
+  ASSERT_EQ(peer.size(), 2u);
+  for (const auto& run : peer) {
+    const std::string mirrored = run["name"].get<std::string>().substr(12);
+    EXPECT_TRUE(std::regex_match(mirrored, name)) << run["name"];
+    EXPECT_NE(mirrored.find("/workers:0/"), std::string::npos) << run["name"];
+    if (run.value("error_occurred", false)) {
+      EXPECT_EQ(run["error_message"].get<std::string>().rfind("skipped: no Python with torch found", 0), 0u) << run.dump();
+      continue;
+    }
+    EXPECT_GT(run["samples_per_s"].get<double>(), 0);
+    EXPECT_GT(run["final_loss"].get<double>(), 0);
+    EXPECT_TRUE(report["context"]["peer_torch_version"].is_string());
+    EXPECT_TRUE(report["context"]["peer_python_version"].is_string());
   }
 }
 

@@ -2,11 +2,52 @@
 // working the corrected way.
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "common/data.h"
+#include "common/data_parallel.h"
 #include "common/models.h"
 #include "common/train.h"
 
+// Records, for every forward() of any copy, the batch rows it saw and its own parameter count.
+// Outside the anonymous namespace because Cloneable's copy of it must share the static record.
+struct RecordingCnnImpl : torch::nn::Cloneable<RecordingCnnImpl> {
+  RecordingCnnImpl() { reset(); }
+  void reset() override { cnn = register_module("cnn", pb::Cnn()); }
+  torch::Tensor forward(torch::Tensor x) {
+    int64_t params = 0;
+    for (const auto& p : parameters()) params += p.numel();
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.emplace_back(x.size(0), params);
+    return cnn(x);
+  }
+  pb::Cnn cnn{nullptr};
+  static std::mutex mutex;
+  static std::vector<std::pair<int64_t, int64_t>> seen;  // (rows, parameters) per call
+};
+std::mutex RecordingCnnImpl::mutex;
+std::vector<std::pair<int64_t, int64_t>> RecordingCnnImpl::seen;
+TORCH_MODULE(RecordingCnn);
+
 namespace {
+
+// 002: "DataParallel distributes the parameters across GPUs". It replicates the whole model and
+// splits the batch: each of 2 replicas holds every parameter and sees half of the 32 images.
+TEST(SourceErrors, DataParallel002ReplicatesTheModelAndSplitsTheBatch) {
+  RecordingCnn model;
+  int64_t all = 0;
+  for (const auto& p : model->parameters()) all += p.numel();
+  pb::ReplicatedDataParallel dp(torch::nn::AnyModule(model), [](const torch::Tensor& o, const torch::Tensor& t) {
+    return torch::nn::functional::cross_entropy(o, t);
+  }, {{torch::kCPU, torch::kCPU}, 1, true});
+  RecordingCnnImpl::seen.clear();
+  dp.forward_backward(torch::randn({32, 3, 32, 32}), torch::randint(0, 10, {32}, torch::kLong));
+  ASSERT_EQ(RecordingCnnImpl::seen.size(), 2u);
+  for (const auto& [rows, params] : RecordingCnnImpl::seen) {
+    EXPECT_EQ(rows, 16);      // the batch is split
+    EXPECT_EQ(params, all);   // the parameters are not
+  }
+}
 
 // 002: view(-1, 64*8*8) after two 32x32 convolutions makes 16 rows per image.
 TEST(SourceErrors, Cnn002FlattenMakes512RowsFor32Labels) {

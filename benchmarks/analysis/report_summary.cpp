@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "benchmarks/harness/peer.h"
 #include "benchmarks/harness/summary.h"
 
 namespace pb::analysis {
@@ -60,6 +61,8 @@ const std::vector<ChartSpec>& chart_specs() {
   static const std::vector<ChartSpec> specs = {
       {"cpu_training", "workers", "loader worker threads", {"load_us"}, {"prefetch", "nice"}, {{"threads", 1}}, true},
       {"cpu_training", "threads", "intra-op threads", {}, {"load_us"}, {{"workers", 0}}, true},
+      {"dp_cpu", "replicas", "replicas (CPU threads)", {}, {"mode", "threads"}, {}, true},
+      {"dp_cuda", "replicas", "replicas (on the GPUs)", {"gpus"}, {"mode"}, {}, false},
       {"ddp_cpu", "ranks", "ranks (processes, Gloo)", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true},
       {"ddp_cuda", "ranks", "ranks (one per GPU, NCCL)", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true},
       {"allreduce_gloo", "bytes", "message size (bytes)", {}, {"ranks"}, {}, false, true},
@@ -121,6 +124,9 @@ std::vector<ChartFile> build_charts(const Report& report, const std::string& ste
           it = it->second.size() == 1 && it->second.front().first == x_min ? series_map.erase(it) : std::next(it);
         }
       }
+      // Every series held only the shared point (a sweep with one x value, e.g. --threads 1):
+      // there is no curve to draw.
+      if (series_map.empty()) continue;
       std::pair<double, double> first{0, 0};
       bool have_first = false;
       double x_max = 0;
@@ -149,12 +155,27 @@ std::vector<ChartFile> build_charts(const Report& report, const std::string& ste
   return files;
 }
 
+std::vector<std::string> peer_ratio_lines(const Report& report) {
+  std::vector<std::string> lines;
+  for (const Entry& peer : report.entries) {
+    if (peer.family + "/" != bench::kPeerPrefix || !peer.error.empty() || !(peer.value > 0)) continue;
+    const Entry* cpp = report.find(peer.name.substr(std::string(bench::kPeerPrefix).size()));
+    if (cpp == nullptr || !cpp->error.empty() || cpp->metric != peer.metric) continue;
+    std::ostringstream line;
+    line << "| `" << cpp->name << "` | " << bench::format_value(cpp->value) << " | " << bench::format_value(peer.value)
+         << " | " << std::fixed << std::setprecision(2) << cpp->value / peer.value << "x |";
+    lines.push_back(line.str());
+  }
+  return lines;
+}
+
 std::vector<std::string> best_settings(const Report& report) {
   std::vector<std::string> lines;
   std::map<std::string, std::vector<const Entry*>> groups;  // family/model[/load_us] in report order
   std::vector<std::string> order;
   for (const Entry& entry : report.entries) {
     if (!entry.error.empty() || std::isnan(entry.value)) continue;
+    if (entry.family + "/" == bench::kPeerPrefix) continue;  // the Python peer has its own section
     // DDP runs without gradient synchronisation are the overhead baseline, not a way to train.
     if (entry.args.count("sync") && entry.args.at("sync") == 0 && entry.args.count("ranks") && entry.args.at("ranks") > 1) {
       continue;
@@ -215,6 +236,14 @@ std::string render_report_markdown(const Report& report, const std::vector<Chart
   }
   out << "\n## Best settings on this machine\n\n";
   for (const std::string& line : best_settings(report)) out << "- " << line << "\n";
+  const std::vector<std::string> peer = peer_ratio_lines(report);
+  if (!peer.empty()) {
+    out << "\n## C++ against the Python peer\n\nThe same work in Python (benchmarks/peer_python), in the same run "
+        << "(Python " << ctx("peer_python_version") << ", torch " << ctx("peer_torch_version") << "): samples/s of each "
+        << "and their ratio (docs/python_peer.md explains the differences).\n\n"
+        << "| benchmark | C++ | Python | C++/Python |\n|---|---:|---:|---:|\n";
+    for (const std::string& line : peer) out << line << "\n";
+  }
   if (!charts.empty()) out << "\n## Charts\n\n";
   for (const ChartFile& chart : charts) out << "![" << chart.chart.title << "](" << chart.file_name << ")\n\n";
   out << "## All results\n\n| benchmark | value | counters |\n|---|---:|---|\n";

@@ -36,6 +36,9 @@ std::vector<ChartFile> build_charts(const Report& report, const std::string& ste
 // throughput and its ratio to the baseline (no workers, one thread, ...).
 std::vector<std::string> best_settings(const Report& report);
 
+// Table rows "| C++ name | C++ | Python | ratio |" for every C++ benchmark with a Python peer row.
+std::vector<std::string> peer_ratio_lines(const Report& report);
+
 // The whole Markdown document; `charts` are linked by file name.
 std::string render_report_markdown(const Report& report, const std::vector<ChartFile>& charts);
 

@@ -54,6 +54,8 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   Cli cli(suite.program, suite.purpose);
   cli.option("out", &options.out, "write the JSON report here (atomically)")
       .flag("quick", &options.quick, "tiny sweep with fixed iterations (smoke test)")
+      .flag("no-peer", &options.no_peer, "do not run the Python peer (benchmarks/peer_python)")
+      .option("python", &options.peer.python, "interpreter for the Python peer (default: $PB_PYTHON, python3, /usr/bin/python3)")
       .pass_through("--benchmark_", "Google Benchmark flags, e.g. --benchmark_filter=<regex>");
   suite.add_options(cli);
   parse_or_exit(cli, argc, argv);
@@ -80,6 +82,16 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   benchmark::AddCustomContext("pb_suite", suite.program);
   benchmark::AddCustomContext("pb_command_line", command_line);
 
+  // The peer repeats and times as Google Benchmark was told to (the last flag wins, as there).
+  for (const std::string& arg : cli.passed_through()) {
+    try {
+      if (arg.rfind("--benchmark_repetitions=", 0) == 0) options.peer.repetitions = std::stoll(arg.substr(24));
+      if (arg.rfind("--benchmark_min_time=", 0) == 0) options.peer.min_time = std::stod(arg.substr(21));
+    } catch (const std::exception&) {
+      fail_usage(suite.program, "invalid value in '" + arg + "'");
+    }
+  }
+  if (options.quick) options.peer.min_time = 0;  // one iteration per point
   suite.register_benchmarks(options);
   std::ostringstream json_text;
   TeeReporter reporter(&json_text);
@@ -93,8 +105,17 @@ int run_suite(int argc, char** argv, const Suite& suite) {
     std::cerr << suite.program << ": error: Google Benchmark produced invalid JSON: " << error.what() << "\n";
     return 1;
   }
+  if (suite.peer_job && !options.no_peer) {
+    const nlohmann::json job = suite.peer_job(report, options);
+    if (!job.is_null() && !job["points"].empty()) {
+      std::cout << "\n== Python peer: " << job["points"].size() << " point(s) of " << job["workflow"].get<std::string>()
+                << " ==" << std::endl;
+      merge_peer_result(report, run_python_peer(job, options.peer));
+    }
+  }
   std::cout << "\n== Summary" << (options.out.empty() ? "" : " (" + options.out + ")") << " ==\n";
   print_summary(report, std::cout);
+  print_peer_ratios(report, std::cout);
   if (!options.out.empty()) {
     try {
       write_file_atomic(options.out, report.dump(2) + "\n");

@@ -5,6 +5,9 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "benchmarks/harness/peer.h"
 #include "common/cli.h"
 
 namespace pb::bench {
@@ -13,6 +16,8 @@ namespace pb::bench {
 struct HarnessOptions {
   std::string out;     // JSON report path ("" = no file)
   bool quick = false;  // tiny sweep with fixed iterations, for smoke tests
+  bool no_peer = false;  // do not run the Python peer
+  PeerSettings peer;     // interpreter, and repetitions/min time taken from the --benchmark_ flags
 };
 
 struct Suite {
@@ -22,6 +27,9 @@ struct Suite {
   std::function<void(Cli&)> add_options;
   // Registers the benchmarks, after parsing, with benchmark::RegisterBenchmark.
   std::function<void(const HarnessOptions&)> register_benchmarks;
+  // Optional: the Python peer's job for the runs in `report` ({"workflow": ..., "points": [...]},
+  // each point named after the C++ run it mirrors), or null when there is nothing to mirror.
+  std::function<nlohmann::json(const nlohmann::json& report, const HarnessOptions&)> peer_job;
 };
 
 // Runs a suite; returns the process exit code: 0, 1 when a benchmark failed its correctness

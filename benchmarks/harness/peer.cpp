@@ -1,0 +1,193 @@
+// Running the Python peer program and pairing its rows with the C++ rows they mirror.
+#include "benchmarks/harness/peer.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "benchmarks/harness/summary.h"
+#include "common/json_file.h"
+
+#ifndef PB_PEER_SCRIPT
+#error "PB_PEER_SCRIPT must name benchmarks/peer_python/peer.py (set by benchmarks/CMakeLists.txt)"
+#endif
+
+namespace pb::bench {
+namespace {
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Runs a shell command; returns its exit status (-1 when it could not run or was killed).
+int run_command(const std::string& command) {
+  const int status = std::system(command.c_str());
+  if (status == -1 || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+std::string last_line_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+// A row for a point the peer did not measure, in the shape Google Benchmark gives a skip.
+nlohmann::json unmeasured_row(const nlohmann::json& point, int64_t repetitions, const std::string& message) {
+  const std::string name = kPeerPrefix + point.value("name", std::string("?"));
+  return {{"name", name},           {"run_name", name},     {"run_type", "iteration"},
+          {"repetitions", repetitions}, {"repetition_index", 0}, {"threads", 1},
+          {"iterations", 0},        {"real_time", 0},       {"cpu_time", 0},
+          {"time_unit", "ms"},      {"error_occurred", true}, {"error_message", message}};
+}
+
+nlohmann::json unmeasured(const nlohmann::json& job, const std::string& message) {
+  nlohmann::json result = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
+  for (const auto& point : job["points"]) {
+    result["benchmarks"].push_back(unmeasured_row(point, job.value("repetitions", int64_t{1}), message));
+  }
+  return result;
+}
+
+}  // namespace
+
+std::string find_python_with_torch(const std::string& requested, std::string* why) {
+  std::vector<std::string> candidates;
+  if (!requested.empty()) {
+    candidates.push_back(requested);
+  } else if (const char* env = std::getenv("PB_PYTHON"); env != nullptr && *env != '\0') {
+    candidates.push_back(env);
+  } else {
+    candidates = {"python3", "/usr/bin/python3"};  // PATH first (a venv), then Debian's python3-torch
+  }
+  std::string tried;
+  for (const std::string& python : candidates) {
+    if (run_command(shell_quote(python) + " -c 'import torch' >/dev/null 2>&1") == 0) return python;
+    tried += (tried.empty() ? "" : ", ") + python;
+  }
+  *why = "no Python with torch found (tried " + tried + "; install python3-torch or set PB_PYTHON)";
+  return "";
+}
+
+nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings) {
+  job["repetitions"] = settings.repetitions;
+  job["min_time"] = settings.min_time;
+  std::string why;
+  const std::string python = find_python_with_torch(settings.python, &why);
+  if (python.empty()) return unmeasured(job, "skipped: " + why);
+
+  const std::filesystem::path dir = std::filesystem::temp_directory_path();
+  const std::string stem = (dir / ("pb_peer_" + std::to_string(::getpid()))).string();
+  const std::string job_path = stem + "_job.json", out_path = stem + "_out.json", err_path = stem + "_err.txt";
+  nlohmann::json result;
+  try {
+    write_file_atomic(job_path, job.dump(2));
+    const int rc = run_command(shell_quote(python) + " " + shell_quote(PB_PEER_SCRIPT) + " " + shell_quote(job_path) + " " +
+                               shell_quote(out_path) + " 2>" + shell_quote(err_path));
+    if (rc != 0) {
+      // Its whole error output for the reader, its last line for the report.
+      std::cerr << std::ifstream(err_path).rdbuf();
+      const std::string line = last_line_of(err_path);
+      result = unmeasured(job, "python peer failed (exit " + std::to_string(rc) + ")" + (line.empty() ? "" : ": " + line));
+    } else {
+      result = read_json_file(out_path);
+      if (!result.is_object() || !result.contains("benchmarks") || !result["benchmarks"].is_array()) {
+        result = unmeasured(job, "python peer wrote no \"benchmarks\" list");
+      }
+    }
+  } catch (const FileError& error) {
+    result = unmeasured(job, std::string("python peer: ") + error.what());
+  }
+  for (const std::string& path : {job_path, out_path, err_path}) std::filesystem::remove(path);
+  result["context"]["peer_python"] = python;
+  return result;
+}
+
+void merge_peer_result(nlohmann::json& report, const nlohmann::json& peer_result) {
+  for (const auto& row : peer_result["benchmarks"]) report["benchmarks"].push_back(row);
+  if (peer_result.contains("context") && peer_result["context"].is_object()) {
+    for (const auto& [key, value] : peer_result["context"].items()) report["context"][key] = value;
+  }
+}
+
+std::string name_segment(const std::string& name, size_t index) {
+  std::stringstream stream(name);
+  std::string segment;
+  for (size_t i = 0; std::getline(stream, segment, '/'); ++i) {
+    if (i == index) return segment;
+  }
+  return "";
+}
+
+std::map<std::string, int64_t> name_args(const std::string& name) {
+  std::map<std::string, int64_t> args;
+  std::stringstream stream(name);
+  std::string segment;
+  while (std::getline(stream, segment, '/')) {
+    const size_t colon = segment.find(':');
+    if (colon == std::string::npos) continue;
+    try {
+      args[segment.substr(0, colon)] = std::stoll(segment.substr(colon + 1));
+    } catch (const std::exception&) {
+      // not a number: not an argument
+    }
+  }
+  return args;
+}
+
+std::vector<const nlohmann::json*> first_repetition_runs(const nlohmann::json& report) {
+  std::vector<const nlohmann::json*> runs;
+  for (const auto& run : report["benchmarks"]) {
+    if (run.value("run_type", "") != "iteration" || run.value("repetition_index", 0) != 0) continue;
+    if (run.value("error_occurred", false)) continue;
+    if (run.value("run_name", std::string()).rfind(kPeerPrefix, 0) == 0) continue;
+    runs.push_back(&run);
+  }
+  return runs;
+}
+
+std::vector<PeerRatio> peer_ratios(const nlohmann::json& report) {
+  std::map<std::string, double> rates;
+  for (const SummaryRow& row : summary_rows(report)) {
+    if (!row.error.empty()) continue;
+    for (const auto& [key, value] : row.counters) {
+      if (key == "samples_per_s") rates[row.name] = value;
+    }
+  }
+  std::vector<PeerRatio> ratios;
+  for (const SummaryRow& row : summary_rows(report)) {
+    if (row.name.rfind(kPeerPrefix, 0) != 0 || !rates.count(row.name)) continue;
+    const std::string cpp_name = row.name.substr(std::string(kPeerPrefix).size());
+    if (rates.count(cpp_name) && rates[row.name] > 0) ratios.push_back({cpp_name, rates[cpp_name], rates[row.name]});
+  }
+  return ratios;
+}
+
+void print_peer_ratios(const nlohmann::json& report, std::ostream& out) {
+  const std::vector<PeerRatio> ratios = peer_ratios(report);
+  if (ratios.empty()) return;
+  size_t width = 9;
+  for (const PeerRatio& r : ratios) width = std::max(width, r.name.size());
+  out << "\n== C++ / Python peer (samples/s, same work, same libtorch) ==\n"
+      << std::left << std::setw(static_cast<int>(width)) << "benchmark" << std::right << "  " << std::setw(12) << "C++"
+      << "  " << std::setw(12) << "Python" << "  " << std::setw(10) << "C++/Python" << "\n";
+  for (const PeerRatio& r : ratios) {
+    std::ostringstream ratio;
+    ratio << std::fixed << std::setprecision(2) << r.ratio() << "x";
+    out << std::left << std::setw(static_cast<int>(width)) << r.name << std::right << "  " << std::setw(12)
+        << format_value(r.cpp) << "  " << std::setw(12) << format_value(r.python) << "  " << std::setw(10) << ratio.str()
+        << "\n";
+  }
+}
+
+}  // namespace pb::bench

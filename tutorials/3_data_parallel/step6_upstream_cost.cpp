@@ -1,0 +1,100 @@
+// Tutorial 3, step 6: why libtorch's data_parallel() is slow, measured.
+//
+// torch::nn::parallel::data_parallel(module, input, devices) replicates the module on every call:
+// clone() builds each replica anew, which runs the module's reset() (its random initialisation,
+// on the CPU) and then copies the weights over. For the source CNN (2.1M parameters) that costs
+// more than the step it is for (pytorch/pytorch#40581: ~300 samples/s against ~82,000 for plain
+// single-GPU training on an H100). This step times one clone, then training steps on one device,
+// with replicas re-cloned every step (upstream's cost structure, on any device), with persistent
+// replicas, and, in a CUDA build on a GPU, with upstream data_parallel itself.
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/data.h"
+#include "common/data_parallel.h"
+#include "common/device.h"
+#include "common/timer.h"
+#include "common/train.h"
+
+#if PB_HAVE_CUDA
+#include <torch/nn/parallel/data_parallel.h>
+#endif
+
+// The setting: the source CNN, batch 256, 2 replicas; a few steps each.
+constexpr int64_t kBatch = 256;
+constexpr int64_t kReplicas = 2;
+constexpr int64_t kSteps = 4;
+constexpr int64_t kWarmupSteps = 1;
+
+int main(int argc, char** argv) {
+  int64_t batch = kBatch, replicas = kReplicas, steps = kSteps;
+  std::string device_spec = "auto";
+  pb::Cli cli("tutorial_3_step6_upstream_cost", "Step 6: the cost of re-cloning replicas every step, measured.");
+  cli.option("batch", &batch, "samples per step", 1, 65536)
+      .option("replicas", &replicas, "model replicas (on one device)", 1, pb::kMaxReplicas)
+      .option("steps", &steps, "timed steps per variant", 1, 100000)
+      .option("device", &device_spec, "cpu, cuda, cuda:N or auto");
+  pb::parse_or_exit(cli, argc, argv);
+  torch::Device device = torch::kCPU;
+  try {
+    device = pb::parse_device(device_spec);
+  } catch (const pb::DeviceError& e) {
+    pb::fail_usage(cli.program(), e.what());
+  }
+  const pb::ModelKind kind = pb::ModelKind::kCnn;
+  const pb::TensorData data = pb::make_synthetic_split(kind, batch, 1, 0).train;
+  auto loss_fn = [kind](const torch::Tensor& o, const torch::Tensor& t) { return pb::compute_loss(kind, o, t); };
+  torch::manual_seed(0);
+  torch::nn::AnyModule model = pb::make_model(kind);
+  model.ptr()->to(device);
+
+  // ---- Step 6a: one clone --------------------------------------------------------------------
+  std::cout << "== Step 6a: one clone ==\n";
+  pb::Timer clone_timer(device);
+  for (int64_t i = 0; i < steps; ++i) model.clone(device);
+  const double clone_ms = clone_timer.seconds() / static_cast<double>(steps) * 1e3;
+  std::cout << "clone() of the CNN: " << clone_ms << " ms (upstream pays it per replica, per step)\n";
+
+  // ---- Step 6b: training steps ---------------------------------------------------------------
+  std::cout << "\n== Step 6b: training steps, " << replicas << " replicas on " << device << ", batch " << batch << " ==\n";
+  // Times `steps` steps of `step` (after warm-up) and returns samples/s.
+  auto measure = [&](const std::function<void()>& step) {
+    for (int64_t i = 0; i < kWarmupSteps; ++i) step();
+    pb::Timer timer(device);
+    for (int64_t i = 0; i < steps; ++i) step();
+    return static_cast<double>(batch * steps) / timer.seconds();
+  };
+  torch::optim::SGD optimizer(model.ptr()->parameters(), pb::source_optimizer_options(kind));
+  const std::vector<torch::Device> devices(static_cast<size_t>(replicas), device);
+  const double single = measure([&] {
+    optimizer.zero_grad();
+    loss_fn(model.forward(data.inputs.to(device)), data.targets.to(device)).backward();
+    optimizer.step();
+  });
+  std::cout << "single device:         " << static_cast<int64_t>(single) << " samples/s\n";
+  for (bool persistent : {false, true}) {
+    pb::ReplicatedDataParallel dp(model, loss_fn, {devices, 1, persistent});
+    const double rate = measure([&] {
+      optimizer.zero_grad();
+      dp.forward_backward(data.inputs, data.targets);
+      optimizer.step();
+    });
+    std::cout << (persistent ? "persistent replicas:   " : "re-cloned every step:  ") << static_cast<int64_t>(rate)
+              << " samples/s, " << 100 * rate / single << "% of single device\n";
+  }
+#if PB_HAVE_CUDA
+  if (device.is_cuda()) {
+    const auto cnn = std::dynamic_pointer_cast<pb::CnnImpl>(model.ptr());
+    const double rate = measure([&] {
+      optimizer.zero_grad();
+      torch::Tensor out = torch::nn::parallel::data_parallel(cnn, data.inputs, devices);
+      loss_fn(out, data.targets.to(device)).backward();
+      optimizer.step();
+    });
+    std::cout << "upstream data_parallel: " << static_cast<int64_t>(rate) << " samples/s, " << 100 * rate / single
+              << "% of single device\n";
+  }
+#endif
+  if (!device.is_cuda()) std::cout << "upstream data_parallel: not run (it needs CUDA); re-cloning above is its cost\n";
+  return 0;
+}
