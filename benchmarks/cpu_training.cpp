@@ -21,6 +21,9 @@ constexpr int64_t kSmallModelSamples = 8192;
 constexpr int64_t kCnnSamples = 128;
 constexpr int64_t kValSamples = 512;
 constexpr int64_t kBatchSize = 32;
+// The source 000's epoch and its loader worker counts (0, and the 4 it recommends).
+constexpr int64_t kSourceSamples = 1000;
+const std::vector<int64_t> kSourceWorkers = {0, 4};
 // Batches requested ahead by the "deep" loader presets: a whole 8,192-sample epoch of batches of
 // 32 is requested at its start, so the training thread never has to wake a worker.
 constexpr int64_t kDeepPrefetch = 256;
@@ -52,12 +55,11 @@ const pb::DataSplit& data_for(pb::ModelKind kind, int64_t train_size) {
   return it->second;
 }
 
-// Args: workers, threads, load_us, prefetch, ordered, nice (the last three from a loader preset).
-void train_epochs(benchmark::State& state, pb::ModelKind kind) {
-  const Settings& s = settings();
-  const int64_t workers = state.range(0), threads = state.range(1), load_us = state.range(2);
-  const pb::LoaderOptions loader{s.batch_size, workers, state.range(3), state.range(4) != 0, state.range(5)};
-  const pb::DataSplit& data = data_for(kind, kind == pb::ModelKind::kCnn ? s.cnn_samples : s.train_samples);
+// Times whole epochs of `train_size` samples after a warm-up epoch; records the rate and the
+// correctness counters (and fails the point if an epoch lost or duplicated a sample).
+void measure_epochs(benchmark::State& state, pb::ModelKind kind, int64_t train_size, const pb::LoaderOptions& loader,
+                    int64_t threads, int64_t load_us) {
+  const pb::DataSplit& data = data_for(kind, train_size);
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
   pb::Trainer trainer(kind, data.train, loader, static_cast<double>(load_us));
@@ -75,6 +77,21 @@ void train_epochs(benchmark::State& state, pb::ModelKind kind) {
   state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(samples), benchmark::Counter::kIsRate);
   state.counters["final_loss"] = last.mean_loss;
   state.counters["val_accuracy"] = pb::evaluate(trainer.model(), kind, data.val).accuracy;
+}
+
+// Args: workers, threads, load_us, prefetch, ordered, nice (the last three from a loader preset).
+void train_epochs(benchmark::State& state, pb::ModelKind kind) {
+  const Settings& s = settings();
+  const pb::LoaderOptions loader{s.batch_size, state.range(0), state.range(3), state.range(4) != 0, state.range(5)};
+  measure_epochs(state, kind, kind == pb::ModelKind::kCnn ? s.cnn_samples : s.train_samples, loader, state.range(1),
+                 state.range(2));
+}
+
+// The source 000 workflow exactly: 1,000 samples per epoch, batch 32, libtorch's default loader,
+// one intra-op thread; args: workers. The Python peer's ratio here is the one the source's reader
+// would see (its 4 worker processes start anew every epoch, which 1,000 samples cannot amortise).
+void train_source_000(benchmark::State& state) {
+  measure_epochs(state, pb::ModelKind::kLinear, kSourceSamples, {kBatchSize, state.range(0), 0, true, 0}, 1, 0);
 }
 
 void register_benchmarks(const pb::bench::HarnessOptions& options) {
@@ -101,6 +118,12 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
           }
     if (options.quick) bench->Iterations(2);
   }
+  if (std::find(s.models.begin(), s.models.end(), "linear") != s.models.end()) {
+    auto* bench = benchmark::RegisterBenchmark("source_000/linear", train_source_000);
+    bench->ArgNames({"workers"})->UseRealTime()->Unit(benchmark::kMillisecond);
+    for (int64_t workers : kSourceWorkers) bench->Args({workers});
+    if (options.quick) bench->Iterations(2);
+  }
 }
 
 // The Python peer mirrors the source's own loader: libtorch's defaults (2 batches ahead per
@@ -111,6 +134,12 @@ nlohmann::json peer_job(const nlohmann::json& report, const pb::bench::HarnessOp
   for (const nlohmann::json* run : pb::bench::first_repetition_runs(report)) {
     const std::string name = (*run)["run_name"];
     auto args = pb::bench::name_args(name);
+    if (pb::bench::name_segment(name, 0) == "source_000") {
+      job["points"].push_back({{"name", name}, {"model", "linear"}, {"workers", args["workers"]}, {"threads", 1},
+                               {"batch_size", kBatchSize}, {"train_samples", kSourceSamples},
+                               {"val_samples", kValSamples}, {"seed", 0}});
+      continue;
+    }
     if (pb::bench::name_segment(name, 0) != "cpu_training" || args["load_us"] != 0 || args["prefetch"] != 0 ||
         args["ordered"] != 1 || args["nice"] != 0) {
       continue;
@@ -118,7 +147,7 @@ nlohmann::json peer_job(const nlohmann::json& report, const pb::bench::HarnessOp
     const std::string model = pb::bench::name_segment(name, 1);
     job["points"].push_back({{"name", name}, {"model", model}, {"workers", args["workers"]}, {"threads", args["threads"]},
                              {"batch_size", s.batch_size}, {"train_samples", model == "cnn" ? s.cnn_samples : s.train_samples},
-                             {"seed", 0}});
+                             {"val_samples", kValSamples}, {"seed", 0}});
   }
   return job;
 }

@@ -14,7 +14,8 @@ def measure(point, min_time):
     kind = param(point, "model", str)
     workers, threads = param(point, "workers"), param(point, "threads")
     batch_size, samples = param(point, "batch_size"), param(point, "train_samples")
-    (inputs, targets), _ = pb_common.make_synthetic_split(kind, samples, 1, param(point, "seed"))
+    # The C++ benchmark draws a validation split too; the same size gives the same training data.
+    (inputs, targets), _ = pb_common.make_synthetic_split(kind, samples, param(point, "val_samples"), param(point, "seed"))
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = pb_common.make_model(kind)

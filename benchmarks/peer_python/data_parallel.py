@@ -14,9 +14,11 @@ def skip_reason(point):
     mode, device = param(point, "mode"), param(point, "device", str)
     if mode not in (SINGLE, UPSTREAM):
         return f"mode {mode} has no Python counterpart (persistent or re-cloned replicas are the C++ strategies)"
-    if device == "cuda" or mode == UPSTREAM:
+    if mode == UPSTREAM and device != "cuda":
+        return "nn.DataParallel needs CUDA"
+    if device == "cuda":
         if not torch.cuda.is_available():
-            return "nn.DataParallel needs CUDA" if mode == UPSTREAM else "CUDA unavailable to this torch"
+            return "CUDA unavailable to this torch"
         gpus = max(1, param(point, "gpus"))
         if torch.cuda.device_count() < gpus:
             return f"needs {gpus} GPUs, this machine has {torch.cuda.device_count()}"

@@ -23,6 +23,8 @@ def skip_reason(point):
     if param(point, "device", str) == "cuda":
         if not torch.cuda.is_available():
             return "CUDA unavailable to this torch"
+        if not dist.is_nccl_available():
+            return "this torch has no NCCL"
         if torch.cuda.device_count() < param(point, "ranks"):
             return f"needs {param(point, 'ranks')} GPUs (one rank per GPU), this machine has {torch.cuda.device_count()}"
     return ""
@@ -35,13 +37,23 @@ def free_port():
 
 
 def rank_main(rank, point, port, queue):
-    """One rank: train, and from rank 0 put {"seconds", "loss"} on the queue."""
+    """One rank: train; rank 0 puts {"seconds", "loss"} on the queue, a failing rank {"error"}."""
+    try:
+        train_rank(rank, point, port, queue)
+    except Exception as e:
+        queue.put({"error": f"rank {rank}: {type(e).__name__}: " + " ".join(str(e).split())[:200]})
+        raise SystemExit(1)
+
+
+def train_rank(rank, point, port, queue):
     kind, ranks = point["model"], point["ranks"]
     batch, samples = point["batch_per_rank"], point["samples"]
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     torch.set_num_threads(point["threads"])
     cuda = point["device"] == "cuda"
     device = torch.device(f"cuda:{rank}" if cuda else "cpu")
+    if cuda:
+        torch.cuda.set_device(device)
     dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=ranks,
                             timeout=datetime.timedelta(seconds=TIMEOUT_S))
     (inputs, targets), _ = pb_common.make_synthetic_split(kind, samples, 1, 0)
@@ -61,7 +73,8 @@ def rank_main(rank, point, port, queue):
             start = time.perf_counter()
         begin = (step % steps_per_epoch) * global_batch + rank * batch
         optimizer.zero_grad()
-        loss = pb_common.compute_loss(kind, model(inputs[begin:begin + batch]), targets[begin:begin + batch])
+        index = torch.arange(begin, begin + batch).to(device)  # as the C++ rank: an index, then a gather
+        loss = pb_common.compute_loss(kind, model(inputs.index_select(0, index)), targets.index_select(0, index))
         loss.backward()
         optimizer.step()
     dist.barrier()
@@ -75,7 +88,11 @@ def rank_main(rank, point, port, queue):
 def measure(point, _min_time):
     for key in ("ranks", "threads", "bucket_kib", "batch_per_rank", "steps", "warmup_steps", "samples"):
         param(point, key)
+    pb_common.make_model(param(point, "model", str))  # a bad model is a bad job, before any launch
     ranks = point["ranks"]
+    if min(ranks, point["steps"], point["batch_per_rank"]) < 1 or point["samples"] < ranks * point["batch_per_rank"]:
+        raise pb_common.JobError(f"point '{point['name']}': needs ranks, steps, batch_per_rank >= 1 and "
+                                 "samples >= ranks x batch_per_rank")
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     port = free_port()
@@ -94,8 +111,9 @@ def measure(point, _min_time):
         if p.is_alive():
             p.terminate()
         p.join()
-    if failed is not None:
-        raise RuntimeError(f"rank {failed} failed" if failed != "timeout" else "launch timed out")
-    result = queue.get(timeout=10)
+    reply = queue.get(timeout=10) if failed != "timeout" and not queue.empty() else {}
+    if failed is not None or "error" in reply:
+        raise RuntimeError(reply.get("error") or (f"rank {failed} failed" if failed != "timeout" else "launch timed out"))
+    result = reply
     samples = ranks * point["batch_per_rank"] * point["steps"]
     return 1, result["seconds"], {"samples_per_s": samples / result["seconds"], "final_loss": result["loss"]}

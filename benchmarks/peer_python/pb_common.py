@@ -1,4 +1,5 @@
 """Shared pieces of the Python peer: the C++ data, models, losses, optimizers and result rows."""
+import math
 import platform
 import time
 
@@ -150,6 +151,7 @@ def aggregate_rows(rows):
         agg.update({"name": rows[0]["run_name"] + "_" + stat, "run_type": "aggregate",
                     "aggregate_name": stat, "aggregate_unit": "time"})
         agg.pop("repetition_index", None)
+        agg["iterations"] = len(rows)  # as Google Benchmark
         for k in keys:
             values = sorted(r[k] for r in rows)
             n = len(values)
@@ -173,3 +175,10 @@ def context():
     return {"peer_python_version": platform.python_version(), "peer_torch_version": torch.__version__,
             "peer_torch_cuda": torch.version.cuda or "none",
             "peer_torch_parallel_info": "; ".join(line.strip() for line in info[:4])}
+
+
+def finite(rows):
+    """Rows with NaN and infinities as None: JSON has no token for them (a diverged loss is null)."""
+    def clean(v):
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+    return [{k: clean(v) for k, v in row.items()} for row in rows]

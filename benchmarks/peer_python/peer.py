@@ -1,6 +1,7 @@
 """The Python peer: runs a job written by the C++ harness (benchmarks/harness/peer.h) and writes
 its rows, named peer_python/<the C++ name>, as a JSON result. Usage: peer.py JOB.json OUT.json"""
 import json
+import math
 import os
 import sys
 
@@ -28,7 +29,7 @@ def write_atomic(path, data):
     tmp = path + ".tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
+            json.dump(data, f, indent=2, allow_nan=False)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -44,7 +45,7 @@ def main(argv):
     job = load_job(argv[1])
     try:
         import torch  # noqa: F401 (imported here so that a missing torch is one line, not a traceback)
-    except ImportError:
+    except Exception:  # ImportError, or a broken install (OSError from a missing library)
         fail(f"torch is not importable by {sys.executable}", 3)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import pb_common
@@ -57,8 +58,10 @@ def main(argv):
     min_time = job.get("min_time", 0.5)
     if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 1:
         fail(f"'repetitions' must be a positive integer, got {repetitions!r}")
-    if isinstance(min_time, bool) or not isinstance(min_time, (int, float)) or min_time < 0:
+    if isinstance(min_time, bool) or not isinstance(min_time, (int, float)) or not math.isfinite(min_time) \
+            or min_time < 0:
         fail(f"'min_time' must be a non-negative number, got {min_time!r}")
+    context = dict(pb_common.context(), peer_python_executable=sys.executable)  # before the points set threads
     rows = []
     try:
         for point in job["points"]:
@@ -67,14 +70,14 @@ def main(argv):
             rows.extend(run_point(runner, point, repetitions, float(min_time), pb_common))
     except pb_common.JobError as e:
         fail(str(e))
-    result = {"context": dict(pb_common.context(), peer_python_executable=sys.executable), "benchmarks": rows}
+    result = {"context": context, "benchmarks": pb_common.finite(rows)}
     write_atomic(argv[2], result)
     return 0
 
 
 def run_point(runner, point, repetitions, min_time, pb_common):
     """Every repetition of one point, plus aggregates; a skip or a failure is one row."""
-    print(f"peer: {point['name']}", file=sys.stderr, flush=True)
+    print(f"peer: {point['name']}", flush=True)  # stdout: stderr's last line is the error the harness reports
     reason = runner.skip_reason(point) if hasattr(runner, "skip_reason") else ""
     if reason:
         return [pb_common.error_row(point, repetitions, "skipped: " + reason)]
