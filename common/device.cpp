@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/cli.h"
+
 namespace pb {
 
 std::string cuda_unavailable_reason() {
@@ -36,6 +38,14 @@ torch::Device parse_device(const std::string& spec) {
                       " CUDA device" + (count == 1 ? "" : "s"));
   }
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+torch::Device parse_device_or_exit(const std::string& program, const std::string& spec) {
+  try {
+    return parse_device(spec);
+  } catch (const DeviceError& error) {
+    fail_usage(program, error.what());
+  }
 }
 
 }  // namespace pb

@@ -19,5 +19,7 @@ std::string cuda_unavailable_reason();
 // Throws DeviceError with a one-line message for a malformed spec, when CUDA is asked for and
 // unusable, or when cuda:N names a device that does not exist.
 torch::Device parse_device(const std::string& spec);
+// For a program's --device flag: parse_device, or "<program>: error: <message>" and exit 2.
+torch::Device parse_device_or_exit(const std::string& program, const std::string& spec);
 
 }  // namespace pb

@@ -31,12 +31,7 @@ int main(int argc, char** argv) {
       .option("replicas", &replicas, "model replicas", 1, pb::kMaxReplicas)
       .option("device", &device_spec, "cpu, cuda, cuda:N or auto: where the replicas live");
   pb::parse_or_exit(cli, argc, argv);
-  torch::Device device = torch::kCPU;
-  try {
-    device = pb::parse_device(device_spec);
-  } catch (const pb::DeviceError& e) {
-    pb::fail_usage(cli.program(), e.what());
-  }
+  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
   torch::manual_seed(0);
 
   // ---- Step 3a: replicate --------------------------------------------------------------------

@@ -35,12 +35,7 @@ int main(int argc, char** argv) {
       .option("steps", &steps, "timed steps per variant", 1, 100000)
       .option("device", &device_spec, "cpu, cuda, cuda:N or auto");
   pb::parse_or_exit(cli, argc, argv);
-  torch::Device device = torch::kCPU;
-  try {
-    device = pb::parse_device(device_spec);
-  } catch (const pb::DeviceError& e) {
-    pb::fail_usage(cli.program(), e.what());
-  }
+  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
   const pb::ModelKind kind = pb::ModelKind::kCnn;
   const pb::TensorData data = pb::make_synthetic_split(kind, batch, 1, 0).train;
   auto loss_fn = [kind](const torch::Tensor& o, const torch::Tensor& t) { return pb::compute_loss(kind, o, t); };

@@ -34,12 +34,7 @@ int main(int argc, char** argv) {
       .option("device", &device_spec, "cpu, cuda, cuda:N or auto");
   pb::parse_or_exit(cli, argc, argv);
   const pb::ModelKind kind = pb::parse_model_kind_or_exit(cli.program(), model_name);
-  torch::Device device = torch::kCPU;
-  try {
-    device = pb::parse_device(device_spec);
-  } catch (const pb::DeviceError& e) {
-    pb::fail_usage(cli.program(), e.what());
-  }
+  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
   const pb::DataSplit data = pb::make_synthetic_split(kind, samples, kValSamples, 0);
   auto loss_fn = [kind](const torch::Tensor& o, const torch::Tensor& t) { return pb::compute_loss(kind, o, t); };
   // One pass over the training data through `dp` and its optimizer: samples/s and mean loss.
