@@ -129,8 +129,9 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
     devices.push_back(cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(r % gpus)) : torch::Device(torch::kCPU));
   }
   if (replicas > gpus && cuda) state.SetLabel(std::to_string(replicas) + " replicas share " + std::to_string(gpus) + " GPU(s)");
-  // Single-device and upstream runs use the intra-op threads of the calling thread.
-  torch::set_num_threads(static_cast<int>(threads));
+  // Single-device runs use the calling thread's intra-op threads; upstream's parallel_apply is an
+  // at::parallel_for over the replicas, which needs a thread per replica to run them at once.
+  torch::set_num_threads(static_cast<int>(mode == kUpstream ? std::max(threads, replicas) : threads));
   const pb::TensorData& data = data_for(kind);
   const int64_t batch = std::min(settings().batch, data.size());
   torch::manual_seed(0);

@@ -11,6 +11,10 @@
 namespace pb {
 
 std::vector<int64_t> split_sizes(int64_t batch, int64_t replicas) {
+  if (replicas < 1 || batch < 0) {
+    throw DataParallelError("data parallel: cannot split " + std::to_string(batch) + " samples over " +
+                            std::to_string(replicas) + " replicas");
+  }
   std::vector<int64_t> sizes(static_cast<size_t>(replicas), batch / replicas);
   for (int64_t r = 0; r < batch % replicas; ++r) ++sizes[static_cast<size_t>(r)];
   return sizes;
@@ -22,21 +26,24 @@ std::vector<int64_t> split_sizes(int64_t batch, int64_t replicas) {
 class ReplicatedDataParallel::Threads {
  public:
   Threads(size_t count, int64_t intra_op_threads) : thread_counts_(count, 0) {
-    for (size_t i = 0; i < count; ++i) {
-      threads_.emplace_back([this, i, intra_op_threads] { loop(i, intra_op_threads); });
+    try {
+      for (size_t i = 0; i < count; ++i) {
+        threads_.emplace_back([this, i, intra_op_threads] { loop(i, intra_op_threads); });
+      }
+    } catch (...) {  // no thread could be started: stop those that were, then report
+      stop_all();
+      throw;
     }
     // Wait until every thread has applied its setting, so thread_counts() is complete.
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return started_ == threads_.size(); });
-  }
-  ~Threads() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
+    if (error_) {
+      lock.unlock();
+      stop_all();
+      std::rethrow_exception(error_);
     }
-    wake_.notify_all();
-    for (auto& t : threads_) t.join();
   }
+  ~Threads() { stop_all(); }
   // Runs job(i) on thread i for every i, waits for all; rethrows the first exception.
   void run(const std::function<void(size_t)>& job) {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -52,16 +59,33 @@ class ReplicatedDataParallel::Threads {
   std::vector<int64_t> thread_counts() const { return thread_counts_; }
 
  private:
+  void stop_all() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
   void loop(size_t i, int64_t intra_op_threads) {
-    // ATen initialises a thread's count lazily, on its first parallel op, from the process-wide
-    // setting (the last set_num_threads of any thread). Initialise first, then set: otherwise
-    // that first op would overwrite this thread's setting.
-    at::get_num_threads();
-    at::set_num_threads(static_cast<int>(intra_op_threads));
+    std::exception_ptr error;
+    try {
+      // ATen initialises a thread's count lazily, on its first parallel op, from the process-wide
+      // setting (the last set_num_threads of any thread). Initialise first, then set: otherwise
+      // that first op would overwrite this thread's setting.
+      at::get_num_threads();
+      at::set_num_threads(static_cast<int>(intra_op_threads));
+    } catch (...) {
+      error = std::current_exception();
+    }
     uint64_t seen = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       thread_counts_[i] = at::get_num_threads();
+      if (error && !error_) error_ = error;
       ++started_;
     }
     done_.notify_all();
@@ -139,29 +163,37 @@ torch::nn::AnyModule ReplicatedDataParallel::clone_to(const torch::Device& devic
   }
 }
 
+void ReplicatedDataParallel::broadcast() {
+  torch::NoGradGuard no_grad;
+  const auto from = master_.ptr()->parameters(), from_buffers = master_.ptr()->buffers();
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    if (options_.persistent && r == 0) continue;  // the master itself
+    torch::nn::Module& replica = *replicas_[r].ptr();
+    replica.train(master_.ptr()->is_training());
+    if (options_.persistent) {  // re-cloned replicas are fresh copies already
+      // Copies to a GPU are queued on the master's stream ahead of the master's own forward, so
+      // they read this step's parameters; copies to the CPU are synchronous.
+      const bool async = options_.devices[r].is_cuda();
+      const auto to = replica.parameters(), to_buffers = replica.buffers();
+      for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i], async);
+      for (size_t i = 0; i < to_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i], async);
+    }
+    // Dropping the old gradient lets backward hand over its buffer instead of adding into it.
+    for (auto& p : replica.parameters()) p.mutable_grad().reset();
+  }
+}
+
 void ReplicatedDataParallel::run_replica(size_t r, const torch::Tensor& inputs, const torch::Tensor& targets,
                                          int64_t begin, int64_t count, int64_t batch) {
   const torch::Device device = options_.devices[r];
   c10::OptionalDeviceGuard guard;
   if (device.is_cuda()) guard.reset_device(device);
-  torch::nn::Module& replica = *replicas_[r].ptr();
-  const bool is_master = options_.persistent && r == 0;
-  if (!is_master) {
-    // Broadcast: copy the master's current values into this replica's own tensors.
-    if (options_.persistent) {
-      torch::NoGradGuard no_grad;
-      const auto from = master_.ptr()->parameters(), to = replica.parameters();
-      for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i], /*non_blocking=*/true);
-      const auto from_buffers = master_.ptr()->buffers(), to_buffers = replica.buffers();
-      for (size_t i = 0; i < to_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i], /*non_blocking=*/true);
-    }
-    // Dropping the old gradient lets backward hand over its buffer instead of adding into it.
-    for (auto& p : replica.parameters()) p.mutable_grad().reset();
-  }
   losses_[r] = 0;
   if (count == 0) return;
-  const torch::Tensor x = inputs.narrow(0, begin, count).to(device, /*non_blocking=*/true);
-  const torch::Tensor y = targets.narrow(0, begin, count).to(device, /*non_blocking=*/true);
+  // Asynchronous only towards a GPU: a non-blocking copy to the CPU may not have landed when read.
+  const bool async = device.is_cuda();
+  const torch::Tensor x = inputs.narrow(0, begin, count).to(device, async);
+  const torch::Tensor y = targets.narrow(0, begin, count).to(device, async);
   // Scaled by this replica's share of the batch: the sum over replicas is the whole batch's mean.
   torch::Tensor loss = loss_(replicas_[r].forward(x), y) * (static_cast<double>(count) / static_cast<double>(batch));
   loss.backward();
@@ -181,6 +213,9 @@ double ReplicatedDataParallel::forward_backward(const torch::Tensor& inputs, con
   const std::vector<int64_t> sizes = split_sizes(batch, replica_count());
   std::vector<int64_t> begins(sizes.size(), 0);
   for (size_t r = 1; r < sizes.size(); ++r) begins[r] = begins[r - 1] + sizes[r - 1];
+  // Every replica gets this step's parameters before any replica (the master included) runs: a
+  // master already in forward would otherwise update buffers (batch norm) while they are read.
+  broadcast();
   threads_->run([&](size_t r) { run_replica(r, inputs, targets, begins[r], sizes[r], batch); });
 
   // Reduce: sum every other replica's gradients into the master's.
@@ -194,7 +229,7 @@ double ReplicatedDataParallel::forward_backward(const torch::Tensor& inputs, con
       if (!grad.defined()) continue;
       torch::Tensor& master_grad = master_params[i].mutable_grad();
       if (master_grad.defined()) {
-        master_grad.add_(grad.to(master_grad.device(), /*non_blocking=*/true));
+        master_grad.add_(grad.to(master_grad.device(), /*non_blocking=*/master_grad.is_cuda()));
       } else {
         master_grad = grad.to(master_params[i].device(), /*non_blocking=*/false, /*copy=*/true);
       }

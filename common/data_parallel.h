@@ -40,7 +40,8 @@ struct ReplicaOptions {
 using LossFn = std::function<torch::Tensor(const torch::Tensor& output, const torch::Tensor& target)>;
 
 // How a batch of `batch` samples is split over `replicas`: sizes differ by at most one, larger
-// first (5 over 3 -> 2, 2, 1); with fewer samples than replicas the last replicas get 0.
+// first (5 over 3 -> 2, 2, 1); with fewer samples than replicas the last replicas get 0. Throws
+// DataParallelError for replicas < 1 or batch < 0.
 std::vector<int64_t> split_sizes(int64_t batch, int64_t replicas);
 
 class ReplicatedDataParallel {
@@ -56,7 +57,9 @@ class ReplicatedDataParallel {
   // Forward and backward of one batch across the replicas. Like loss.backward(), it ACCUMULATES
   // into the master's grad(): zero them first (optimizer.zero_grad()). The result equals
   // single-device backward of the mean loss over the whole batch, up to float rounding. Returns
-  // that loss. Inputs and targets may be on any device; each replica copies its slice.
+  // that loss. Inputs and targets may be on any device; each replica copies its slice. When a
+  // replica throws, the exception reaches the caller and the master's gradients are partial:
+  // zero them before the next step.
   double forward_backward(const torch::Tensor& inputs, const torch::Tensor& targets);
 
   torch::nn::AnyModule& master() { return master_; }
@@ -68,6 +71,9 @@ class ReplicatedDataParallel {
  private:
   class Threads;
   torch::nn::AnyModule clone_to(const torch::Device& device) const;
+  // Copies the master's parameters, buffers and train/eval mode into the other replicas, and
+  // drops their old gradients.
+  void broadcast();
   void run_replica(size_t r, const torch::Tensor& inputs, const torch::Tensor& targets, int64_t begin, int64_t count,
                    int64_t batch);
 

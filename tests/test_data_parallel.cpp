@@ -67,6 +67,7 @@ TEST(DataParallel, SplitSizesCoverTheBatch) {
   EXPECT_EQ(pb::split_sizes(6, 2), (std::vector<int64_t>{3, 3}));
   EXPECT_EQ(pb::split_sizes(5, 3), (std::vector<int64_t>{2, 2, 1}));
   EXPECT_EQ(pb::split_sizes(2, 3), (std::vector<int64_t>{1, 1, 0}));
+  EXPECT_THROW(pb::split_sizes(4, 0), pb::DataParallelError);
 }
 
 TEST(DataParallel, GradientsEqualSingleDeviceForEveryModel) {
@@ -171,12 +172,56 @@ TEST(DataParallel, BadOptionsAreRejected) {
   EXPECT_THROW(make({torch::kCPU}, 0), pb::DataParallelError);
 }
 
+// Throws in forward() for a one-sample slice: with 3 samples over 2 replicas, only replica 1 fails
+// while replica 0 (the master) completes its backward into the master's gradients.
+struct FailsOnOneSampleImpl : torch::nn::Cloneable<FailsOnOneSampleImpl> {
+  FailsOnOneSampleImpl() { reset(); }
+  void reset() override { fc = register_module("fc", torch::nn::Linear(10, 2)); }
+  torch::Tensor forward(torch::Tensor x) {
+    if (x.size(0) == 1) throw std::runtime_error("one-sample slice");
+    return fc(x);
+  }
+  torch::nn::Linear fc{nullptr};
+};
+TORCH_MODULE(FailsOnOneSample);
+
 TEST(DataParallel, ErrorInAReplicaReachesTheCallerAndTheNextStepWorks) {
   const pb::ModelKind kind = pb::ModelKind::kLinear;
-  pb::ReplicatedDataParallel dp(pb::make_model(kind), loss_of(kind), {{torch::kCPU, torch::kCPU}, 1, true});
-  EXPECT_THROW(dp.forward_backward(torch::zeros({4, 3}), torch::zeros({4}, torch::kLong)), c10::Error);
   const pb::TensorData data = pb::make_synthetic_split(kind, 8, 1, 0).train;
-  EXPECT_TRUE(std::isfinite(dp.forward_backward(data.inputs, data.targets)));
+  torch::manual_seed(0);
+  FailsOnOneSample model;
+  torch::nn::AnyModule single(std::dynamic_pointer_cast<FailsOnOneSampleImpl>(model->clone()));
+  pb::ReplicatedDataParallel dp(torch::nn::AnyModule(model), loss_of(kind), {{torch::kCPU, torch::kCPU}, 1, true});
+  EXPECT_THROW(dp.forward_backward(data.inputs.narrow(0, 0, 3), data.targets.narrow(0, 0, 3)), std::runtime_error);
+  // As documented: the master's gradients are partial now; zeroed, the next step is exact.
+  for (auto& p : dp.master().ptr()->parameters()) p.mutable_grad().zero_();
+  dp.forward_backward(data.inputs, data.targets);
+  pb::compute_loss(kind, single.forward(data.inputs), data.targets).backward();
+  EXPECT_LT(relative_difference(grads(dp.master()), grads(single)), 1e-5);
+}
+
+// Like loss.backward(), forward_backward adds to the master's gradients; and when they are unset
+// between steps (torch 2.x's zero_grad default, set_to_none), the next step sets them exactly.
+TEST(DataParallel, GradientsAccumulateAndSurviveSetToNone) {
+  const pb::ModelKind kind = pb::ModelKind::kMlp;
+  const pb::TensorData data = pb::make_synthetic_split(kind, 9, 1, 0).train;
+  for (bool persistent : {true, false}) {
+    torch::manual_seed(0);
+    torch::nn::AnyModule single = pb::make_model(kind);
+    pb::ReplicatedDataParallel dp(single.clone(), loss_of(kind), {{torch::kCPU, torch::kCPU, torch::kCPU}, 1, persistent});
+    pb::compute_loss(kind, single.forward(data.inputs), data.targets).backward();
+    const std::vector<torch::Tensor> once = grads(single);
+    dp.forward_backward(data.inputs, data.targets);
+    dp.forward_backward(data.inputs, data.targets);
+    std::vector<torch::Tensor> twice;
+    for (const auto& g : once) twice.push_back(2 * g);
+    EXPECT_LT(relative_difference(grads(dp.master()), twice), 1e-5) << "persistent " << persistent;
+    for (int step = 0; step < 2; ++step) {
+      for (auto& p : dp.master().ptr()->parameters()) p.mutable_grad().reset();
+      dp.forward_backward(data.inputs, data.targets);
+      EXPECT_LT(relative_difference(grads(dp.master()), once), 1e-5) << "persistent " << persistent << ", step " << step;
+    }
+  }
 }
 
 // ---- GPU cases ---------------------------------------------------------------------------------

@@ -85,8 +85,15 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   // The peer repeats and times as Google Benchmark was told to (the last flag wins, as there).
   for (const std::string& arg : cli.passed_through()) {
     try {
-      if (arg.rfind("--benchmark_repetitions=", 0) == 0) options.peer.repetitions = std::stoll(arg.substr(24));
-      if (arg.rfind("--benchmark_min_time=", 0) == 0) options.peer.min_time = std::stod(arg.substr(21));
+      size_t used = 0;
+      if (arg.rfind("--benchmark_repetitions=", 0) == 0) {
+        options.peer.repetitions = std::stoll(arg.substr(24), &used);
+        if (used != arg.size() - 24) throw std::invalid_argument(arg);
+      }
+      if (arg.rfind("--benchmark_min_time=", 0) == 0) {  // seconds, as Google Benchmark 1.7.1 reads it
+        options.peer.min_time = std::stod(arg.substr(21), &used);
+        if (used != arg.size() - 21) throw std::invalid_argument(arg);
+      }
     } catch (const std::exception&) {
       fail_usage(suite.program, "invalid value in '" + arg + "'");
     }
@@ -108,6 +115,15 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   if (suite.peer_job && !options.no_peer) {
     const nlohmann::json job = suite.peer_job(report, options);
     if (!job.is_null() && !job["points"].empty()) {
+      // The C++ figures are on disk before the peer starts: whatever happens to it, they are kept.
+      if (!options.out.empty()) {
+        try {
+          write_file_atomic(options.out, report.dump(2) + "\n");
+        } catch (const FileError& error) {
+          std::cerr << suite.program << ": error: " << error.what() << "\n";
+          return 2;
+        }
+      }
       std::cout << "\n== Python peer: " << job["points"].size() << " point(s) of " << job["workflow"].get<std::string>()
                 << " ==" << std::endl;
       merge_peer_result(report, run_python_peer(job, options.peer));

@@ -1,6 +1,7 @@
 // Running the Python peer program and pairing its rows with the C++ rows they mirror.
 #include "benchmarks/harness/peer.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,6 +20,9 @@
 
 namespace pb::bench {
 namespace {
+
+// The longest a peer job may run: the main job's longest family takes ~5 minutes in Python.
+constexpr int kPeerTimeoutSeconds = 3600;
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
@@ -86,15 +90,21 @@ nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings)
   const std::string python = find_python_with_torch(settings.python, &why);
   if (python.empty()) return unmeasured(job, "skipped: " + why);
 
-  const std::filesystem::path dir = std::filesystem::temp_directory_path();
-  const std::string stem = (dir / ("pb_peer_" + std::to_string(::getpid()))).string();
-  const std::string job_path = stem + "_job.json", out_path = stem + "_out.json", err_path = stem + "_err.txt";
+  // A private directory (mkdtemp: unique, mode 0700) for the job, the result and the peer's errors.
+  std::error_code ec;
+  std::string dir = (std::filesystem::temp_directory_path(ec) / "pb_peer_XXXXXX").string();
+  if (ec || ::mkdtemp(dir.data()) == nullptr) return unmeasured(job, "python peer: cannot create a temporary directory");
+  const std::string job_path = dir + "/job.json", out_path = dir + "/out.json", err_path = dir + "/err.txt";
   nlohmann::json result;
   try {
     write_file_atomic(job_path, job.dump(2));
-    const int rc = run_command(shell_quote(python) + " " + shell_quote(PB_PEER_SCRIPT) + " " + shell_quote(job_path) + " " +
-                               shell_quote(out_path) + " 2>" + shell_quote(err_path));
-    if (rc != 0) {
+    // A peer that hangs must not hold the suite's results hostage: coreutils' timeout stops it.
+    const int rc = run_command("timeout -k 10 " + std::to_string(kPeerTimeoutSeconds) + " " + shell_quote(python) + " " +
+                               shell_quote(PB_PEER_SCRIPT) + " " + shell_quote(job_path) + " " + shell_quote(out_path) +
+                               " 2>" + shell_quote(err_path));
+    if (rc == 124 || rc == 137) {
+      result = unmeasured(job, "python peer timed out after " + std::to_string(kPeerTimeoutSeconds) + " s");
+    } else if (rc != 0) {
       // Its whole error output for the reader, its last line for the report.
       std::cerr << std::ifstream(err_path).rdbuf();
       const std::string line = last_line_of(err_path);
@@ -105,10 +115,11 @@ nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings)
         result = unmeasured(job, "python peer wrote no \"benchmarks\" list");
       }
     }
-  } catch (const FileError& error) {
+  } catch (const std::exception& error) {
     result = unmeasured(job, std::string("python peer: ") + error.what());
   }
-  for (const std::string& path : {job_path, out_path, err_path}) std::filesystem::remove(path);
+  std::filesystem::remove_all(dir, ec);
+  if (!result.contains("context") || !result["context"].is_object()) result["context"] = nlohmann::json::object();
   result["context"]["peer_python"] = python;
   return result;
 }

@@ -3,7 +3,7 @@
 //
 // Python's `import torch.nn as nn` brings nn.DataParallel. In C++, <torch/torch.h> has modules,
 // optimizers and devices, but libtorch's data_parallel() lives in a header of its own,
-// <torch/nn/parallel/data_parallel.h>, and that header includes cuda.h: with a CPU-only libtorch
+// <torch/nn/parallel/data_parallel.h>, and that header pulls in cuda.h: with a CPU-only libtorch
 // (Debian's) it does not even compile. This series therefore uses it only in CUDA builds and
 // brings its own strategy (common/data_parallel.h) that works on CPUs and GPUs alike.
 #include <iostream>

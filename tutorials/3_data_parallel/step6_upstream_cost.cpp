@@ -2,9 +2,9 @@
 //
 // torch::nn::parallel::data_parallel(module, input, devices) replicates the module on every call:
 // clone() builds each replica anew, which runs the module's reset() (its random initialisation,
-// on the CPU) and then copies the weights over. For the source CNN (2.1M parameters) that costs
-// more than the step it is for (pytorch/pytorch#40581: ~300 samples/s against ~82,000 for plain
-// single-GPU training on an H100). This step times one clone, then training steps on one device,
+// on the CPU) and then copies the weights over (pytorch/pytorch#40581; the maintainers measured
+// ~300 samples/s against ~82,000 for plain single-GPU training on an H100, not yet reproduced
+// here). This step times one clone, then training steps on one device,
 // with replicas re-cloned every step (upstream's cost structure, on any device), with persistent
 // replicas, and, in a CUDA build on a GPU, with upstream data_parallel itself.
 #include <iostream>
@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
 #if PB_HAVE_CUDA
   if (device.is_cuda()) {
     const auto cnn = std::dynamic_pointer_cast<pb::CnnImpl>(model.ptr());
+    // Upstream runs replicas with at::parallel_for: one intra-op thread per replica runs them at once.
+    torch::set_num_threads(std::max(torch::get_num_threads(), static_cast<int>(replicas)));
     const double rate = measure([&] {
       optimizer.zero_grad();
       torch::Tensor out = torch::nn::parallel::data_parallel(cnn, data.inputs, devices);
