@@ -16,11 +16,19 @@
 namespace pb::analysis {
 namespace {
 
+// Arguments whose values are names, not quantities (family 3's `mode`): shown by name.
+std::string arg_value_text(const std::string& key, int64_t value) {
+  static const std::map<int64_t, std::string> kModes = {
+      {0, "single device"}, {1, "upstream data_parallel"}, {2, "re-cloned replicas"}, {3, "persistent replicas"}};
+  if (key == "mode" && kModes.count(value)) return kModes.at(value);
+  return key + " " + std::to_string(value);
+}
+
 std::string args_text(const std::map<std::string, int64_t>& args, const std::vector<std::string>& keys) {
   std::string text;
   for (const std::string& key : keys) {
     auto it = args.find(key);
-    if (it != args.end()) text += (text.empty() ? "" : ", ") + key + " " + std::to_string(it->second);
+    if (it != args.end()) text += (text.empty() ? "" : ", ") + arg_value_text(key, it->second);
   }
   return text;
 }

@@ -15,7 +15,7 @@ namespace pb::analysis {
 namespace {
 
 constexpr double kWidth = 760, kHeight = 460;
-constexpr double kLeft = 90, kRight = 210, kTop = 50, kBottom = 70;  // room for labels and legend
+constexpr double kLeft = 90, kRight = 260, kTop = 50, kBottom = 70;  // room for labels and legend
 const char* const kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
 std::string num(double v) {
@@ -77,7 +77,8 @@ std::string render_svg(const Chart& chart) {
       << R"(<svg xmlns="http://www.w3.org/2000/svg" width=")" << kWidth << R"(" height=")" << kHeight
       << R"(" viewBox="0 0 )" << kWidth << " " << kHeight << R"(" font-family="sans-serif" font-size="12">)" << "\n"
       << R"(<rect width="100%" height="100%" fill="white"/>)" << "\n"
-      << R"(<text class="title" x=")" << num(kLeft + plot_w / 2) << R"(" y="28" text-anchor="middle" font-size="16" font-weight="bold">)"
+      // Centred on the whole image, not the plot: long titles would run off its left edge.
+      << R"(<text class="title" x=")" << num(kWidth / 2) << R"(" y="28" text-anchor="middle" font-size="16" font-weight="bold">)"
       << xml_escape(chart.title) << "</text>\n";
   // Axes, grid and ticks.
   svg << R"(<g class="axes" stroke="#444" fill="none">)"
