@@ -172,8 +172,8 @@ int main(int argc, char** argv) {
         .option("train-samples", &s.train_samples, "training samples per linear/mlp epoch", 1, 100'000'000)
         .option("cnn-samples", &s.cnn_samples, "training samples per cnn epoch", 1, 1'000'000)
         .validate([&s] {
+          pb::bench::check_models(s.models);
           try {
-            for (const std::string& m : s.models) pb::parse_model_kind(m);
             for (const std::string& l : s.loaders) pb::find_loader_preset(l);
           } catch (const std::invalid_argument& e) {
             throw pb::CliError(e.what());

@@ -262,13 +262,8 @@ int main(int argc, char** argv) {
         .option("gpus", &s.gpus, "GPU counts (cuda; default 1, 2, 4, ... and all)", 1, 64)
         .option("batch", &s.batch, "samples per step, split over the replicas", 1, kSamples)
         .validate([&s] {
-          try {
-            for (const std::string& m : s.models) pb::parse_model_kind(m);
-          } catch (const std::invalid_argument& e) {
-            throw pb::CliError(e.what());
-          }
-          for (const std::string& d : s.devices)
-            if (d != "cpu" && d != "cuda") throw pb::CliError("--devices: unknown device '" + d + "' (expected cpu or cuda)");
+          pb::bench::check_models(s.models);
+          pb::bench::check_device_kinds(s.devices);
         });
   };
   suite.register_benchmarks = register_benchmarks;

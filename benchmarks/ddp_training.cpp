@@ -344,14 +344,8 @@ int main(int argc, char** argv) {
         .option("cnn-steps", &s.cnn_steps, "timed steps for cnn", 1, 1'000'000)
         .validate([&s] {
           s.ranks_given = s.ranks != std::vector<int64_t>{1, 2, 4};
-          try {
-            for (const std::string& m : s.models) pb::parse_model_kind(m);
-          } catch (const std::invalid_argument& e) {
-            throw pb::CliError(e.what());
-          }
-          for (const std::string& d : s.devices) {
-            if (d != "cpu" && d != "cuda") throw pb::CliError("--devices: unknown device '" + d + "' (expected cpu or cuda)");
-          }
+          pb::bench::check_models(s.models);
+          pb::bench::check_device_kinds(s.devices);
         });
   };
   suite.register_benchmarks = register_benchmarks;

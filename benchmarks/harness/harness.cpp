@@ -10,6 +10,7 @@
 #include "benchmarks/harness/summary.h"
 #include "common/environment.h"
 #include "common/json_file.h"
+#include "common/models.h"
 
 namespace pb::bench {
 namespace {
@@ -48,6 +49,20 @@ class TeeReporter : public benchmark::BenchmarkReporter {
 };
 
 }  // namespace
+
+void check_models(const std::vector<std::string>& models) {
+  try {
+    for (const std::string& m : models) parse_model_kind(m);
+  } catch (const std::invalid_argument& e) {
+    throw CliError(e.what());
+  }
+}
+
+void check_device_kinds(const std::vector<std::string>& devices) {
+  for (const std::string& d : devices) {
+    if (d != "cpu" && d != "cuda") throw CliError("--devices: unknown device '" + d + "' (expected cpu or cuda)");
+  }
+}
 
 int run_suite(int argc, char** argv, const Suite& suite) {
   HarnessOptions options;
@@ -112,18 +127,22 @@ int run_suite(int argc, char** argv, const Suite& suite) {
     std::cerr << suite.program << ": error: Google Benchmark produced invalid JSON: " << error.what() << "\n";
     return 1;
   }
+  // Writes the report to --out (when given); false, with the error printed, when it cannot.
+  auto write_report = [&] {
+    if (options.out.empty()) return true;
+    try {
+      write_file_atomic(options.out, report.dump(2) + "\n");
+      return true;
+    } catch (const FileError& error) {
+      std::cerr << suite.program << ": error: " << error.what() << "\n";
+      return false;
+    }
+  };
   if (suite.peer_job && !options.no_peer) {
     const nlohmann::json job = suite.peer_job(report, options);
     if (!job.is_null() && !job["points"].empty()) {
       // The C++ figures are on disk before the peer starts: whatever happens to it, they are kept.
-      if (!options.out.empty()) {
-        try {
-          write_file_atomic(options.out, report.dump(2) + "\n");
-        } catch (const FileError& error) {
-          std::cerr << suite.program << ": error: " << error.what() << "\n";
-          return 2;
-        }
-      }
+      if (!write_report()) return 2;
       std::cout << "\n== Python peer: " << job["points"].size() << " point(s) of " << job["workflow"].get<std::string>()
                 << " ==" << std::endl;
       merge_peer_result(report, run_python_peer(job, options.peer));
@@ -132,14 +151,7 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   std::cout << "\n== Summary" << (options.out.empty() ? "" : " (" + options.out + ")") << " ==\n";
   print_summary(report, std::cout);
   print_peer_ratios(report, std::cout);
-  if (!options.out.empty()) {
-    try {
-      write_file_atomic(options.out, report.dump(2) + "\n");
-    } catch (const FileError& error) {
-      std::cerr << suite.program << ": error: " << error.what() << "\n";
-      return 2;
-    }
-  }
+  if (!write_report()) return 2;
   for (const SummaryRow& row : summary_rows(report)) {
     if (!row.error.empty() && !is_skip(row)) return 1;
   }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,12 @@ struct Suite {
   // each point named after the C++ run it mirrors), or null when there is nothing to mirror.
   std::function<nlohmann::json(const nlohmann::json& report, const HarnessOptions&)> peer_job;
 };
+
+// Checks for a suite's validate(): throw CliError with the one-line message for an unknown
+// model ("unknown model 'x' (expected linear, mlp or cnn)") or a --devices entry other than cpu
+// and cuda ("--devices: unknown device 'x' (expected cpu or cuda)").
+void check_models(const std::vector<std::string>& models);
+void check_device_kinds(const std::vector<std::string>& devices);
 
 // Runs a suite; returns the process exit code: 0, 1 when a benchmark failed its correctness
 // check (a real error, not a recorded skip), 2 for a bad command line or unwritable --out.

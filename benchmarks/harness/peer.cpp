@@ -168,15 +168,16 @@ std::vector<const nlohmann::json*> first_repetition_runs(const nlohmann::json& r
 }
 
 std::vector<PeerRatio> peer_ratios(const nlohmann::json& report) {
+  const std::vector<SummaryRow> rows = summary_rows(report);
   std::map<std::string, double> rates;
-  for (const SummaryRow& row : summary_rows(report)) {
+  for (const SummaryRow& row : rows) {
     if (!row.error.empty()) continue;
     for (const auto& [key, value] : row.counters) {
       if (key == "samples_per_s") rates[row.name] = value;
     }
   }
   std::vector<PeerRatio> ratios;
-  for (const SummaryRow& row : summary_rows(report)) {
+  for (const SummaryRow& row : rows) {
     if (row.name.rfind(kPeerPrefix, 0) != 0 || !rates.count(row.name)) continue;
     const std::string cpp_name = row.name.substr(std::string(kPeerPrefix).size());
     if (rates.count(cpp_name) && rates[row.name] > 0) ratios.push_back({cpp_name, rates[cpp_name], rates[row.name]});
