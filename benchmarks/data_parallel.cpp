@@ -150,14 +150,9 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
   const torch::Tensor x0 = data.inputs.narrow(0, 0, batch), y0 = data.targets.narrow(0, 0, batch);
   pb::compute_loss(kind, reference.forward(x0.to(devices.front())), y0.to(devices.front())).backward();
   step(x0, y0);
-  double diff = 0, scale = 1e-12;
-  const auto mine = model.ptr()->parameters(), theirs = reference.ptr()->parameters();
-  for (size_t i = 0; i < mine.size(); ++i) {
-    diff = std::max(diff, (mine[i].grad() - theirs[i].grad()).abs().max().item<double>());
-    scale = std::max(scale, theirs[i].grad().abs().max().item<double>());
-  }
-  state.counters["grad_diff"] = diff / scale;
-  if (diff / scale > (cuda ? 1e-2 : 1e-4)) {  // TF32 on GPUs rounds by shape
+  const double grad_diff = pb::relative_gradient_difference(*model.ptr(), *reference.ptr());
+  state.counters["grad_diff"] = grad_diff;
+  if (grad_diff > (cuda ? 1e-2 : 1e-4)) {  // TF32 on GPUs rounds by shape
     state.SkipWithError("gradients differ from single-device training on the same batch");
     return;
   }

@@ -1,6 +1,7 @@
 // Persistent-replica data parallelism: broadcast, scatter, parallel forward/backward, gradient sum.
 #include "common/data_parallel.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -18,6 +19,16 @@ std::vector<int64_t> split_sizes(int64_t batch, int64_t replicas) {
   std::vector<int64_t> sizes(static_cast<size_t>(replicas), batch / replicas);
   for (int64_t r = 0; r < batch % replicas; ++r) ++sizes[static_cast<size_t>(r)];
   return sizes;
+}
+
+double relative_gradient_difference(torch::nn::Module& a, torch::nn::Module& b) {
+  double diff = 0, scale = 1e-12;
+  const auto pa = a.parameters(), pb = b.parameters();
+  for (size_t i = 0; i < pa.size(); ++i) {
+    diff = std::max(diff, (pa[i].grad() - pb[i].grad()).abs().max().item<double>());
+    scale = std::max(scale, pb[i].grad().abs().max().item<double>());
+  }
+  return diff / scale;
 }
 
 // One thread per replica, started once and woken for every step: a thread start per step would
@@ -133,12 +144,10 @@ ReplicatedDataParallel::ReplicatedDataParallel(torch::nn::AnyModule master, Loss
                             std::to_string(options_.threads_per_replica));
   }
   master_.ptr()->to(options_.devices.front());
-  // Cloning is checked here, once, even when replicas are re-cloned every step.
-  if (count > 1 || !options_.persistent) {
-    for (const torch::Device& device : options_.devices) replicas_.push_back(clone_to(device));
-    if (options_.persistent) replicas_.front() = master_;
-  } else {
-    replicas_.push_back(master_);
+  // Replica 0 is the master itself when persistent. Cloning is checked here, once, also when
+  // replicas are re-cloned every step.
+  for (size_t r = 0; r < options_.devices.size(); ++r) {
+    replicas_.push_back(options_.persistent && r == 0 ? master_ : clone_to(options_.devices[r]));
   }
   losses_.assign(options_.devices.size(), 0.0);
   // The replicas' set_num_threads also changes the process-wide setting that threads started
@@ -170,16 +179,17 @@ void ReplicatedDataParallel::broadcast() {
     if (options_.persistent && r == 0) continue;  // the master itself
     torch::nn::Module& replica = *replicas_[r].ptr();
     replica.train(master_.ptr()->is_training());
+    const auto to = replica.parameters();
     if (options_.persistent) {  // re-cloned replicas are fresh copies already
       // Copies to a GPU are queued on the master's stream ahead of the master's own forward, so
       // they read this step's parameters; copies to the CPU are synchronous.
       const bool async = options_.devices[r].is_cuda();
-      const auto to = replica.parameters(), to_buffers = replica.buffers();
+      const auto to_buffers = replica.buffers();
       for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i], async);
       for (size_t i = 0; i < to_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i], async);
     }
     // Dropping the old gradient lets backward hand over its buffer instead of adding into it.
-    for (auto& p : replica.parameters()) p.mutable_grad().reset();
+    for (const auto& p : to) p.mutable_grad().reset();
   }
 }
 

@@ -44,6 +44,10 @@ using LossFn = std::function<torch::Tensor(const torch::Tensor& output, const to
 // DataParallelError for replicas < 1 or batch < 0.
 std::vector<int64_t> split_sizes(int64_t batch, int64_t replicas);
 
+// The largest difference between the gradients of `a` and `b` (same structure), relative to the
+// largest gradient of `b`: the check that data-parallel training computes what one device does.
+double relative_gradient_difference(torch::nn::Module& a, torch::nn::Module& b);
+
 class ReplicatedDataParallel {
  public:
   // `master` must be cloneable (derive from torch::nn::Cloneable<T>); it is moved to

@@ -70,6 +70,19 @@ TEST(DataParallel, SplitSizesCoverTheBatch) {
   EXPECT_THROW(pb::split_sizes(4, 0), pb::DataParallelError);
 }
 
+TEST(DataParallel, RelativeGradientDifferenceMeasuresTheLargestGap) {
+  torch::manual_seed(0);
+  torch::nn::AnyModule a = pb::make_model(pb::ModelKind::kLinear), b = a.clone();
+  const pb::TensorData data = pb::make_synthetic_split(pb::ModelKind::kLinear, 8, 1, 0).train;
+  pb::compute_loss(pb::ModelKind::kLinear, a.forward(data.inputs), data.targets).backward();
+  pb::compute_loss(pb::ModelKind::kLinear, b.forward(data.inputs), data.targets).backward();
+  EXPECT_EQ(pb::relative_gradient_difference(*a.ptr(), *b.ptr()), 0.0);
+  double largest = 0;
+  for (const auto& p : b.ptr()->parameters()) largest = std::max(largest, p.grad().abs().max().item<double>());
+  a.ptr()->parameters()[1].mutable_grad()[0] += 0.5 * largest;  // one bias gradient off by half the largest
+  EXPECT_NEAR(pb::relative_gradient_difference(*a.ptr(), *b.ptr()), 0.5, 1e-6);
+}
+
 TEST(DataParallel, GradientsEqualSingleDeviceForEveryModel) {
   for (pb::ModelKind kind : pb::all_model_kinds()) {
     for (int64_t replicas : {1, 2, 3}) {
