@@ -2,6 +2,7 @@
 #include "common/environment.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -43,6 +44,13 @@ std::string loaded_blas_library() {
     for (const char* name : {"libopenblas", "libblas", "libmkl_rt", "libmkl_core", "libblis", "libcblas"}) {
       if (file.rfind(name, 0) == 0) return path;
     }
+  }
+  // pip's torch links MKL into libtorch_cpu: no BLAS file is loaded, so say what the build used.
+  const std::string config = at::show_config();
+  const size_t at = config.find("BLAS_INFO=");
+  if (at != std::string::npos) {
+    const size_t start = at + 10, end = config.find_first_of(", \n", start);
+    return "linked into libtorch: " + config.substr(start, end - start) + " (BLAS_INFO of its build)";
   }
   return "none found (libtorch may link a BLAS statically)";
 }

@@ -2,6 +2,7 @@
 # Shared set-up for the two README commands: installs the missing Debian/Ubuntu packages,
 # configures (once) and builds parallel-bench in build/. Idempotent: a second run installs
 # nothing and rebuilds only what changed. Source it; it defines PB_ROOT and PB_BUILD.
+# common/setup_cuda.sh sources it with PB_SETUP_FUNCTIONS_ONLY=1 to reuse its functions.
 #   PB_SKIP_INSTALL=1   do not touch packages (offline GPU hosts: see README, "GPU machines")
 #   PB_BUILD_DIR=dir    build somewhere else than build/
 #   PB_CMAKE_ARGS=...   extra configure arguments, e.g. -DCMAKE_PREFIX_PATH=/opt/libtorch
@@ -35,9 +36,10 @@ pb_install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# pb_configure_and_build [cmake arguments...]: configures once (with these arguments), then builds.
 pb_configure_and_build() {
   if [ ! -f "$PB_BUILD/CMakeCache.txt" ]; then
-    local args=(-S "$PB_ROOT" -B "$PB_BUILD" -DCMAKE_BUILD_TYPE=Release)
+    local args=(-S "$PB_ROOT" -B "$PB_BUILD" -DCMAKE_BUILD_TYPE=Release "$@")
     command -v ninja >/dev/null 2>&1 && args+=(-G Ninja)
     command -v ccache >/dev/null 2>&1 && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     # shellcheck disable=SC2086 # PB_CMAKE_ARGS is a list of arguments on purpose
@@ -46,5 +48,7 @@ pb_configure_and_build() {
   cmake --build "$PB_BUILD" -j "$(nproc)"
 }
 
-pb_install_missing
-pb_configure_and_build
+if [ "${PB_SETUP_FUNCTIONS_ONLY:-0}" != 1 ]; then
+  pb_install_missing
+  pb_configure_and_build
+fi

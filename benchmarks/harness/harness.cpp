@@ -70,7 +70,7 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   cli.option("out", &options.out, "write the JSON report here (atomically)")
       .flag("quick", &options.quick, "tiny sweep with fixed iterations (smoke test)")
       .flag("no-peer", &options.no_peer, "do not run the Python peer (benchmarks/peer_python)")
-      .option("python", &options.peer.python, "interpreter for the Python peer (default: $PB_PYTHON, python3, /usr/bin/python3)")
+      .option("python", &options.peer.python, "interpreter for the Python peer (default: $PB_PYTHON, the build's torch Python, python3, /usr/bin/python3)")
       .pass_through("--benchmark_", "Google Benchmark flags, e.g. --benchmark_filter=<regex>");
   suite.add_options(cli);
   parse_or_exit(cli, argc, argv);

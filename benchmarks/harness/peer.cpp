@@ -72,7 +72,10 @@ std::string find_python_with_torch(const std::string& requested, std::string* wh
   } else if (const char* env = std::getenv("PB_PYTHON"); env != nullptr && *env != '\0') {
     candidates.push_back(env);
   } else {
-    candidates = {"python3", "/usr/bin/python3"};  // PATH first (a venv), then Debian's python3-torch
+    // The interpreter whose torch the build found (a venv's: the same torch as the C++ side),
+    // then PATH (a venv), then Debian's python3-torch.
+    if (*PB_PEER_PYTHON != '\0') candidates.push_back(PB_PEER_PYTHON);
+    for (const char* python : {"python3", "/usr/bin/python3"}) candidates.emplace_back(python);
   }
   std::string tried;
   for (const std::string& python : candidates) {

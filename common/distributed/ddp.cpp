@@ -44,12 +44,7 @@ DistributedDataParallel::DistributedDataParallel(std::vector<torch::Tensor> para
   // all-reduced and no gradient is copied in or out. from_blob rather than narrow(): an autograd
   // view would make libtorch 1.13's Optimizer::zero_grad() fail on detach_().
   for (Bucket& b : buckets_) {
-    for (size_t i = 0; i < b.params.size(); ++i) {
-      torch::Tensor& p = parameters_[b.params[i]];
-      torch::Tensor flat = b.flat;
-      p.mutable_grad() = torch::from_blob(static_cast<char*>(flat.data_ptr()) + b.offsets[i] * flat.element_size(),
-                                          p.sizes(), [flat](void*) {}, flat.options());
-    }
+    for (size_t i = 0; i < b.params.size(); ++i) parameters_[b.params[i]].mutable_grad() = bucket_view(b, i);
   }
   if (options_.overlap) {
     for (size_t k = 0; k < parameters_.size(); ++k) {
@@ -64,6 +59,25 @@ DistributedDataParallel::DistributedDataParallel(std::vector<torch::Tensor> para
       accumulators_.push_back(std::move(accumulator));
     }
   }
+}
+
+torch::Tensor DistributedDataParallel::bucket_view(const Bucket& b, size_t i) const {
+  const torch::Tensor& p = parameters_[b.params[i]];
+  torch::Tensor flat = b.flat;  // captured: the view keeps its bucket alive
+  return torch::from_blob(static_cast<char*>(flat.data_ptr()) + b.offsets[i] * flat.element_size(), p.sizes(),
+                          [flat](void*) {}, flat.options());
+}
+
+bool DistributedDataParallel::grads_are_bucket_views() const {
+  for (const Bucket& b : buckets_) {
+    for (size_t i = 0; i < b.params.size(); ++i) {
+      const torch::Tensor& grad = parameters_[b.params[i]].grad();
+      if (!grad.defined() || grad.data_ptr() != static_cast<const char*>(b.flat.data_ptr()) + b.offsets[i] * b.flat.element_size()) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
@@ -95,16 +109,22 @@ void DistributedDataParallel::launch_ready_buckets(bool force) {
     Bucket& b = buckets_[next_launch_];
     if (!force && b.ready < b.params.size()) return;
     // Gradients are final once their hook fired (or backward returned). Normally they already live
-    // in the bucket; a gradient that was replaced (zero_grad(set_to_none), a user's assignment) is
-    // copied in, and a missing one (no samples on this rank this step) counts as zero.
+    // in the bucket. A gradient that was replaced (libtorch 2.x's zero_grad() sets gradients to
+    // none by default, so backward allocates new ones; or a user's assignment) is copied in, and a
+    // missing one (no samples on this rank this step) counts as zero. Either way the parameter's
+    // grad is pointed back at its bucket view, as PyTorch's reducer does, so the sum lands in it
+    // and the next backward accumulates into the bucket again.
     for (size_t i = 0; i < b.params.size(); ++i) {
-      const torch::Tensor& p = parameters_[b.params[i]];
+      torch::Tensor& p = parameters_[b.params[i]];
       torch::Tensor slice = b.flat.narrow(0, b.offsets[i], p.numel());
       if (!p.grad().defined()) {
         slice.zero_();
       } else if (p.grad().data_ptr() != slice.data_ptr()) {
         slice.copy_(p.grad().reshape({-1}));
+      } else {
+        continue;
       }
+      p.mutable_grad() = bucket_view(b, i);
     }
     std::vector<torch::Tensor> tensors{b.flat};
     b.work = group_->allreduce(tensors);  // SUM by default
@@ -118,16 +138,7 @@ void DistributedDataParallel::finish_gradient_sync() {
   launch_ready_buckets(true);
   torch::NoGradGuard no_grad;
   for (Bucket& b : buckets_) {
-    b.work->wait();
-    for (size_t i = 0; i < b.params.size(); ++i) {
-      torch::Tensor& p = parameters_[b.params[i]];
-      torch::Tensor summed = b.flat.narrow(0, b.offsets[i], p.numel()).view_as(p);
-      if (!p.grad().defined()) {
-        p.mutable_grad() = summed.clone();
-      } else if (p.grad().data_ptr() != summed.data_ptr()) {
-        p.mutable_grad().copy_(summed);
-      }  // else: the gradient is the bucket, already summed
-    }
+    b.work->wait();  // every gradient of the bucket is a view of it (launch_ready_buckets): summed
     b.ready = 0;
     b.launched = false;
     b.work.reset();

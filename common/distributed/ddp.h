@@ -41,6 +41,9 @@ class DistributedDataParallel {
   void finish_gradient_sync();
 
   size_t bucket_count() const { return buckets_.size(); }
+  // True when every parameter's grad() is a view of its bucket (the state after construction and
+  // after each finish_gradient_sync(), whatever zeroing replaced the gradients in between).
+  bool grads_are_bucket_views() const;
   // Seconds the last finish_gradient_sync() spent waiting: the communication backward did not hide.
   double last_wait_seconds() const { return last_wait_seconds_; }
 
@@ -54,6 +57,8 @@ class DistributedDataParallel {
     c10::intrusive_ptr<c10d::Work> work;
   };
   void on_gradient_ready(size_t param);
+  // Parameter i of bucket b as a view of the bucket's memory, shaped like the parameter.
+  torch::Tensor bucket_view(const Bucket& b, size_t i) const;
   void launch_ready_buckets(bool force);
 
   std::vector<torch::Tensor> parameters_;

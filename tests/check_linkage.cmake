@@ -1,0 +1,40 @@
+# Reads each program's dynamic section with readelf -d: fails when one needs the CUDA driver
+# (libcuda.so*) or two libc10 (two libtorch builds), or, with NEED_TORCH_CUDA, when one does not
+# need libtorch_cuda.so.
+#   FILES            the programs, separated by @@
+#   NEED_TORCH_CUDA  ON in a CUDA build
+find_program(READELF readelf)
+if(NOT READELF)
+  message(FATAL_ERROR "readelf not found: apt-get install binutils")
+endif()
+string(REPLACE "@@" ";" files "${FILES}")
+set(checked 0)
+foreach(file IN LISTS files)
+  execute_process(COMMAND ${READELF} -d "${file}" OUTPUT_VARIABLE dynamic RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "readelf -d ${file} failed: ${err}")
+  endif()
+  if(dynamic MATCHES "\\(NEEDED\\)[^\n]*\\[libcuda\\.so[^\n]*")
+    message(FATAL_ERROR "${file} depends on the CUDA driver: ${CMAKE_MATCH_0}")
+  endif()
+  # Two libtorch builds in one process (a libc10 taken from another torch) abort at start: ldd
+  # resolves the whole tree of libraries as the loader would.
+  execute_process(COMMAND ldd "${file}" OUTPUT_VARIABLE tree RESULT_VARIABLE rc)
+  string(REGEX MATCHALL "libc10\\.so[.0-9]* => [^ \n]*" c10s "${tree}")
+  list(LENGTH c10s c10_count)
+  if(NOT rc EQUAL 0 OR NOT c10_count EQUAL 1)
+    message(FATAL_ERROR "${file} does not load exactly one libc10: ${c10s}")
+  endif()
+  if(NEED_TORCH_CUDA AND NOT dynamic MATCHES "\\(NEEDED\\)[^\n]*\\[libtorch_cuda\\.so\\]")
+    message(FATAL_ERROR "${file} does not need libtorch_cuda.so: CUDA would be unavailable in it")
+  endif()
+  math(EXPR checked "${checked} + 1")
+endforeach()
+if(checked LESS 10)
+  message(FATAL_ERROR "only ${checked} program(s) checked: the list of programs is incomplete")
+endif()
+if(NEED_TORCH_CUDA)
+  message(STATUS "${checked} programs: none needs libcuda.so, each needs libtorch_cuda.so")
+else()
+  message(STATUS "${checked} programs: none needs libcuda.so")
+endif()
