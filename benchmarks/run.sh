@@ -17,6 +17,8 @@ bench_flags=(--benchmark_repetitions="${PB_REPETITIONS:-3}" --benchmark_min_time
 # Each DDP point starts its ranks as new processes, so two repetitions keep the job short.
 suites=(
   "bench_cpu_training cpu_training"
+  # Family 2: its CPU rows (the reference for the GPU rows) are kept to batches 64 and 256 by default.
+  "bench_gpu_training gpu_training"
   # A CPU step of the CNN at batch 256 takes ~0.3 s: a second per repetition, not one noisy step.
   "bench_data_parallel data_parallel --benchmark_min_time=${PB_DP_MIN_TIME:-1}"
   "bench_ddp ddp_training --benchmark_repetitions=${PB_DDP_REPETITIONS:-2}"

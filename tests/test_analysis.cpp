@@ -230,4 +230,45 @@ TEST(Svg, ChartsAndBestSettingsFromACpuTrainingReport) {
   EXPECT_NE(pa::render_report_markdown(r, charts).find("](cpu_training_workers_linear_load_us-50.svg)"), std::string::npos);
 }
 
+TEST(Svg, GpuTrainingReportChartsByWordsAndComparesDevices) {
+  json runs = json::array();
+  for (const std::string device : {"cpu", "cuda"})
+    for (const std::string pipeline : {"pageable", "pinned"})
+      for (int batch : {64, 256}) {
+        if (device == "cpu" && pipeline == "pinned") continue;
+        const double rate = (device == "cuda" ? 10000.0 : 1000.0) * batch / 64 * (pipeline == "pinned" ? 2 : 1);
+        runs.push_back(run("gpu_train/mlp/device:" + device + "/pipeline:" + pipeline + "/exec:eager/batch:" +
+                               std::to_string(batch) + "/real_time",
+                           rate));
+      }
+  for (const std::string memory : {"pageable", "pinned"})
+    for (int bytes : {4096, 16384}) {
+      json copy = run("copy/h2d/memory:" + memory + "/bytes:" + std::to_string(bytes) + "/real_time", nullptr);
+      copy.erase("samples_per_s");
+      copy["GBps"] = (memory == "pinned" ? 2.0 : 1.0) * bytes / 4096;
+      runs.push_back(copy);
+    }
+  const pa::Report r = pa::parse_report(report(runs), "gpu_training.json");
+  const pa::Entry* entry = r.find("gpu_train/mlp/device:cuda/pipeline:pinned/exec:eager/batch:256/real_time");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->labels, (std::map<std::string, std::string>{{"device", "cuda"}, {"exec", "eager"}, {"pipeline", "pinned"}}));
+  EXPECT_EQ(entry->args, (std::map<std::string, int64_t>{{"batch", 256}}));
+  const std::vector<pa::ChartFile> charts = pa::build_charts(r, "gpu_training");
+  ASSERT_EQ(charts.size(), 3u);  // mlp on cpu, mlp on cuda, copy h2d
+  EXPECT_EQ(charts[0].file_name, "gpu_training_gpu_train_batch_mlp_device-cpu.svg");
+  EXPECT_EQ(charts[1].chart.series.size(), 2u);  // pageable and pinned, on cuda
+  EXPECT_EQ(charts[1].chart.series[1].name, "pipeline pinned, exec eager");
+  EXPECT_EQ(charts[2].file_name, "gpu_training_copy_bytes_h2d.svg");
+  EXPECT_EQ(charts[2].chart.y_label, "copy bandwidth (GB/s)");
+  const std::vector<std::string> ratios = pa::device_ratio_lines(r);
+  ASSERT_EQ(ratios.size(), 4u);
+  EXPECT_EQ(ratios[3], "| `gpu_train/mlp/device:cuda/pipeline:pinned/exec:eager/batch:256/real_time` | 80k | 4k | 20.00x |");
+  const std::vector<std::string> best = pa::best_settings(r);
+  ASSERT_EQ(best.size(), 4u);
+  EXPECT_NE(best[1].find("**gpu_train mlp on cuda**: best exec eager, pipeline pinned, batch 256 at 80k samples/s"), std::string::npos)
+      << best[1];
+  EXPECT_EQ(best[3], "**copy h2d, memory pinned**: peak 8 GBps at 16.38k bytes");
+  EXPECT_NE(pa::render_report_markdown(r, charts).find("## GPU against CPU"), std::string::npos);
+}
+
 }  // namespace

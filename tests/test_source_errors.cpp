@@ -2,7 +2,9 @@
 // working the corrected way.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
+#include <string>
 
 #include "common/data.h"
 #include "common/data_parallel.h"
@@ -77,6 +79,52 @@ TEST(SourceErrors, Mlp001NeedsFloatInputsAndTargets) {
   torch::Tensor float_out = model->forward(int_data.to(torch::kFloat));
   EXPECT_THROW(torch::mse_loss(float_out, int_labels).backward(), c10::Error);
   EXPECT_NO_THROW(torch::mse_loss(float_out, int_labels.to(torch::kFloat)).backward());
+}
+
+// The first line of the libtorch error `f` raises, as tutorial 2 step 3 prints it.
+std::string first_error_line(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    return what.substr(0, what.find('\n'));
+  }
+  return "(no error)";
+}
+
+// 001: the dtype errors' messages, verbatim. Only libtorch 1.13 (Debian's) could be checked here;
+// the substrings are what the messages are expected to keep on 2.x, which may append the dtypes.
+TEST(SourceErrors, Mlp001DtypeErrorMessages) {
+  pb::Mlp model;
+  const std::string linear = first_error_line([&] { model->forward(torch::tensor({{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}})); });
+  const std::string mse = first_error_line([&] {
+    torch::mse_loss(model->forward(torch::randn({1, 10})), torch::tensor({{0, 1}})).backward();
+  });
+  EXPECT_NE(linear.find("mat1 and mat2 must have the same dtype"), std::string::npos) << linear;
+  EXPECT_NE(mse.find("Found dtype Long but expected Float"), std::string::npos) << mse;
+#if TORCH_VERSION_MAJOR == 1
+  EXPECT_EQ(linear, "mat1 and mat2 must have the same dtype");
+  EXPECT_EQ(mse, "Found dtype Long but expected Float");
+#endif
+}
+
+// 001: `optimizer.to(device)`. An optimizer built before a move holds the model's own parameter
+// tensors, which Module::to() moves in place (set_data); its state, made before, stays behind.
+// The move is to double (the same code path as a device move), so it runs without a GPU.
+TEST(SourceErrors, Mlp001OptimizerStateStaysBehindAMove) {
+  pb::Mlp model;
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  optimizer.zero_grad();
+  torch::mse_loss(model->forward(torch::randn({4, 10})), torch::randn({4, 2})).backward();
+  optimizer.step();
+  model->to(torch::kDouble);
+  const torch::Tensor& held = optimizer.param_groups().front().params().front();
+  EXPECT_EQ(held.unsafeGetTensorImpl(), model->fc1->weight.unsafeGetTensorImpl());
+  EXPECT_EQ(held.scalar_type(), torch::kDouble);
+  ASSERT_FALSE(optimizer.state().empty());
+  for (const auto& entry : optimizer.state()) {
+    EXPECT_EQ(static_cast<const torch::optim::SGDParamState&>(*entry.second).momentum_buffer().scalar_type(), torch::kFloat);
+  }
 }
 
 // 000: random labels cannot be learned: a held-out split scores chance, while the training set,

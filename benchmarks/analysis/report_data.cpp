@@ -45,7 +45,8 @@ void split_name(Entry& entry) {
         entry.args[key] = std::stoll(segment.substr(colon + 1));
         entry.arg_order.push_back(key);
       } catch (const std::exception&) {
-        // a non-numeric argument value: keep it out of args, it stays in the name
+        // a word, not a number: a label (device:cuda), not an argument
+        entry.labels[segment.substr(0, colon)] = segment.substr(colon + 1);
       }
     } else if (index == 0) {
       entry.family = segment;

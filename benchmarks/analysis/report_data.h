@@ -21,6 +21,8 @@ struct Entry {
   std::string family, model;            // the first two path segments
   std::map<std::string, int64_t> args;  // the "key:value" segments
   std::vector<std::string> arg_order;   // their keys in name order (workers, threads, ...)
+  // The "key:word" segments (family 2's "device:cuda", "pipeline:pinned"): settings named by words.
+  std::map<std::string, std::string> labels;
   std::string metric;                   // samples_per_s, GBps, ... or real_time when no rate exists
   bool higher_is_better = true;         // true for rates, false for times
   std::vector<double> values;           // the metric per repetition (one value without repetitions)

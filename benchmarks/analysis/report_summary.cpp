@@ -33,6 +33,18 @@ std::string args_text(const std::map<std::string, int64_t>& args, const std::vec
   return text;
 }
 
+// The same for an entry: its arguments and its labels ("pipeline pinned"), in the order of `keys`.
+std::string settings_text(const Entry& entry, const std::vector<std::string>& keys) {
+  std::string text;
+  for (const std::string& key : keys) {
+    std::string part;
+    if (auto it = entry.args.find(key); it != entry.args.end()) part = arg_value_text(key, it->second);
+    if (auto it = entry.labels.find(key); it != entry.labels.end()) part = key + " " + it->second;
+    if (!part.empty()) text += (text.empty() ? "" : ", ") + part;
+  }
+  return text;
+}
+
 bool matches_fixed(const Entry& entry, const std::vector<std::pair<std::string, int64_t>>& fixed) {
   for (const auto& [key, value] : fixed) {
     auto it = entry.args.find(key);
@@ -46,6 +58,7 @@ std::string metric_label(const std::string& metric) {
   if (metric == "real_time") return "time";
   if (metric == "algbw_GBps") return "algorithm bandwidth (GB/s)";
   if (metric == "busbw_GBps") return "bus bandwidth (GB/s)";
+  if (metric == "GBps") return "copy bandwidth (GB/s)";
   return metric;
 }
 
@@ -75,6 +88,10 @@ const std::vector<ChartSpec>& chart_specs() {
       {"ddp_cuda", "ranks", "ranks (one per GPU, NCCL)", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true},
       {"allreduce_gloo", "bytes", "message size (bytes)", {}, {"ranks"}, {}, false, true},
       {"allreduce_nccl", "bytes", "message size (bytes)", {}, {"ranks"}, {}, false, true},
+      // Family 2: pipelines and executions are words, not numbers, so they are the lines and batch
+      // size is the x axis; one chart per model and device.
+      {"gpu_train", "batch", "batch size (samples)", {"device"}, {"pipeline", "exec"}, {}, false, true},
+      {"copy", "bytes", "transfer size (bytes)", {}, {"memory"}, {}, false, true},
   };
   return specs;
 }
@@ -89,8 +106,8 @@ std::vector<ChartFile> build_charts(const Report& report, const std::string& ste
       if (entry.family != spec.family || !entry.error.empty() || !entry.args.count(spec.x)) continue;
       if (!matches_fixed(entry, spec.fixed)) continue;
       std::string chart_key = entry.model;
-      for (const std::string& key : spec.split) chart_key += "|" + args_text(entry.args, {key});
-      const std::string series_key = args_text(entry.args, spec.series);
+      for (const std::string& key : spec.split) chart_key += "|" + settings_text(entry, {key});
+      const std::string series_key = settings_text(entry, spec.series);
       charts[chart_key][series_key].emplace_back(static_cast<double>(entry.args.at(spec.x)), entry.value);
       metric_of[chart_key] = entry.metric;
     }
@@ -177,6 +194,30 @@ std::vector<std::string> peer_ratio_lines(const Report& report) {
   return lines;
 }
 
+std::vector<std::string> device_ratio_lines(const Report& report) {
+  std::vector<std::string> lines;
+  auto label = [](const Entry& e, const std::string& key) {
+    auto it = e.labels.find(key);
+    return it == e.labels.end() ? std::string() : it->second;
+  };
+  for (const Entry& gpu : report.entries) {
+    if (gpu.family != "gpu_train" || label(gpu, "device") != "cuda" || !gpu.error.empty() || !gpu.args.count("batch")) continue;
+    for (const Entry& cpu : report.entries) {
+      if (cpu.family != "gpu_train" || cpu.model != gpu.model || label(cpu, "device") != "cpu" || !cpu.error.empty() ||
+          label(cpu, "pipeline") != "pageable" || label(cpu, "exec") != "eager" || !cpu.args.count("batch") ||
+          cpu.args.at("batch") != gpu.args.at("batch") || !(cpu.value > 0) || cpu.metric != gpu.metric) {
+        continue;
+      }
+      std::ostringstream line;
+      line << "| `" << gpu.name << "` | " << bench::format_value(gpu.value) << " | " << bench::format_value(cpu.value)
+           << " | " << std::fixed << std::setprecision(2) << gpu.value / cpu.value << "x |";
+      lines.push_back(line.str());
+      break;
+    }
+  }
+  return lines;
+}
+
 std::vector<std::string> best_settings(const Report& report) {
   std::vector<std::string> lines;
   std::map<std::string, std::vector<const Entry*>> groups;  // family/model[/load_us] in report order
@@ -190,6 +231,11 @@ std::vector<std::string> best_settings(const Report& report) {
     }
     std::string key = entry.family + "/" + entry.model;
     if (entry.args.count("load_us")) key += "/load_us:" + std::to_string(entry.args.at("load_us"));
+    // A device is not a setting to pick (family 2's cpu and cuda rows); a bandwidth sweep's
+    // labels (pinned, pageable memory) each have their own peak.
+    if (entry.labels.count("device")) key += "/device:" + entry.labels.at("device");
+    if (entry.args.count("bytes"))
+      for (const auto& [label, value] : entry.labels) key += "/" + label + ":" + value;
     if (!groups.count(key)) order.push_back(key);
     groups[key].push_back(&entry);
   }
@@ -201,25 +247,32 @@ std::vector<std::string> best_settings(const Report& report) {
       if (e->higher_is_better ? e->value > best->value : e->value < best->value) best = e;
       if (baseline == nullptr && is_baseline(*e, report, "load_us")) baseline = e;
     }
-    std::vector<std::string> keys;
+    std::vector<std::string> keys, label_keys;
+    for (const auto& [label, value] : best->labels) {
+      if (label != "device") keys.push_back(label);
+      label_keys.push_back(label);
+    }
     for (const std::string& k : best->arg_order) {
       if (k != "load_us") keys.push_back(k);
     }
     std::ostringstream line;
     if (best->args.count("bytes")) {  // a bandwidth sweep: its peak, not a "best setting"
-      line << "**" << best->family << "**: peak " << bench::format_value(best->value) << " " << best->metric << " at "
-           << bench::format_value(static_cast<double>(best->args.at("bytes"))) << " bytes, "
-           << args_text(best->args, {"ranks"});
+      line << "**" << best->family;
+      if (!best->labels.empty()) line << " " << best->model << ", " << settings_text(*best, label_keys);
+      line << "**: peak " << bench::format_value(best->value) << " " << best->metric << " at "
+           << bench::format_value(static_cast<double>(best->args.at("bytes"))) << " bytes";
+      if (best->args.count("ranks")) line << ", " << args_text(best->args, {"ranks"});
       lines.push_back(line.str());
       continue;
     }
     line << "**" << best->family << (best->model.empty() ? "" : " " + best->model);
+    if (best->labels.count("device")) line << " on " << best->labels.at("device");
     if (best->args.count("load_us")) line << ", " << best->args.at("load_us") << " µs loading per sample";
-    line << "**: best " << args_text(best->args, keys) << " at " << bench::format_value(best->value) << " "
+    line << "**: best " << settings_text(*best, keys) << " at " << bench::format_value(best->value) << " "
          << metric_label(best->metric);
     if (baseline != nullptr && baseline != best && baseline->value > 0) {
       const double ratio = best->higher_is_better ? best->value / baseline->value : baseline->value / best->value;
-      line << ", " << std::fixed << std::setprecision(2) << ratio << "x the baseline (" << args_text(baseline->args, keys)
+      line << ", " << std::fixed << std::setprecision(2) << ratio << "x the baseline (" << settings_text(*baseline, keys)
            << ": " << bench::format_value(baseline->value) << ")";
     } else if (baseline == best) {
       line << " (the baseline itself: no setting beat it)";
@@ -251,6 +304,12 @@ std::string render_report_markdown(const Report& report, const std::vector<Chart
         << "and their ratio (docs/python_peer.md explains the differences).\n\n"
         << "| benchmark | C++ | Python | C++/Python |\n|---|---:|---:|---:|\n";
     for (const std::string& line : peer) out << line << "\n";
+  }
+  const std::vector<std::string> devices = device_ratio_lines(report);
+  if (!devices.empty()) {
+    out << "\n## GPU against CPU\n\nEach cuda training row against the eager cpu row of the same model and batch "
+        << "(pageable memory), in samples/s.\n\n| benchmark | cuda | cpu | cuda/cpu |\n|---|---:|---:|---:|\n";
+    for (const std::string& line : devices) out << line << "\n";
   }
   if (!charts.empty()) out << "\n## Charts\n\n";
   for (const ChartFile& chart : charts) out << "![" << chart.chart.title << "](" << chart.file_name << ")\n\n";

@@ -39,6 +39,11 @@ std::vector<std::string> best_settings(const Report& report);
 // Table rows "| C++ name | C++ | Python | ratio |" for every C++ benchmark with a Python peer row.
 std::vector<std::string> peer_ratio_lines(const Report& report);
 
+// Family 2: table rows "| cuda name | cuda | cpu | cuda/cpu |" comparing every cuda training row
+// with the eager, pageable cpu row of the same model and batch in the same report (computed here,
+// from the report, so that no benchmark depends on which point ran first).
+std::vector<std::string> device_ratio_lines(const Report& report);
+
 // The whole Markdown document; `charts` are linked by file name.
 std::string render_report_markdown(const Report& report, const std::vector<ChartFile>& charts);
 

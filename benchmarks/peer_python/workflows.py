@@ -4,5 +4,7 @@ import check
 import cpu_training
 import data_parallel
 import ddp
+import gpu_training
 
-RUNNERS = {"cpu_training": cpu_training, "data_parallel": data_parallel, "ddp": ddp, "check": check}
+RUNNERS = {"cpu_training": cpu_training, "data_parallel": data_parallel, "ddp": ddp, "gpu_training": gpu_training,
+           "check": check}

@@ -1,0 +1,63 @@
+// Tutorial 2, step 2 (source 001, "define the model and move it"): the source's 10-5-2 MLP and
+// model->to(device), with where the parameters live before and after.
+//
+// Python's `model = model.to(device)` returns the model; libtorch's Module::to() moves it in place
+// and returns nothing. It keeps every parameter's tensor object and swaps only its data
+// (set_data), so a handle to a parameter taken before the move sees the moved data. The source
+// also moves its loss, `criterion.to(device)`: harmless, and useless, since MSELoss has neither
+// parameters nor buffers. The inputs must move too: a model on the GPU refuses CPU inputs.
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/device.h"
+#include "common/models.h"
+
+// Samples in the demonstration batch.
+constexpr int64_t kBatch = 4;
+
+int main(int argc, char** argv) {
+  std::string device_spec = "auto";
+  pb::Cli cli("tutorial_2_step2_define_model", "Step 2: the source's 10-5-2 MLP, moved to the device.");
+  cli.option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+  pb::parse_or_exit(cli, argc, argv);
+  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
+
+  // ---- Step 2a: the model --------------------------------------------------------------------
+  std::cout << "== Step 2a: the model ==\n";
+  torch::manual_seed(0);
+  pb::Mlp model;
+  std::cout << *model << "\n";
+  int64_t count = 0;
+  for (const auto& p : model->parameters()) count += p.numel();
+  std::cout << "parameters: " << count << " (10x5 + 5 + 5x2 + 2)\n";
+
+  // ---- Step 2b: move it ----------------------------------------------------------------------
+  std::cout << "\n== Step 2b: move it ==\n";
+  const torch::Tensor weight = model->fc1->weight;  // a handle taken before the move
+  const void* data_before = weight.data_ptr();
+  std::cout << "before: parameters on " << model->parameters().front().device() << "\n";
+  model->to(device);
+  std::cout << "after model->to(" << device << "): parameters on " << model->parameters().front().device() << "\n";
+  std::cout << "same tensor object: " << (weight.unsafeGetTensorImpl() == model->fc1->weight.unsafeGetTensorImpl() ? "yes" : "no")
+            << ", new memory: " << (weight.data_ptr() != data_before ? "yes" : "no (already there: to() copies nothing)") << "\n";
+  torch::nn::MSELoss criterion;
+  std::cout << "MSELoss holds " << criterion->parameters().size() << " parameters and " << criterion->buffers().size()
+            << " buffers: criterion.to(device) has nothing to move\n";
+
+  // ---- Step 2c: a forward pass on the device -------------------------------------------------
+  std::cout << "\n== Step 2c: a forward pass on the device ==\n";
+  const torch::Tensor host_inputs = torch::randn({kBatch, 10});
+  if (device.is_cuda()) {
+    try {
+      model->forward(host_inputs);
+      std::cout << "CPU inputs into the GPU model: no error (unexpected)\n";
+    } catch (const c10::Error& e) {
+      const std::string what = e.what_without_backtrace();
+      std::cout << "CPU inputs into the GPU model raise: " << what.substr(0, what.find('\n')) << "\n";
+    }
+  }
+  const torch::Tensor outputs = model->forward(host_inputs.to(device));
+  std::cout << "inputs " << host_inputs.sizes() << " moved to " << device << " -> outputs " << outputs.sizes() << " on "
+            << outputs.device() << "\n";
+  return 0;
+}

@@ -1,0 +1,121 @@
+// Tutorial 2, step 5 (beyond the source): how data reaches the GPU. Pageable against pinned host
+// memory, non_blocking copies, and data that lives on the device.
+//
+// A copy from ordinary (pageable) host memory goes through a staging buffer the driver pins for
+// it, and the host waits for it. Pinned (page-locked) memory, tensor.pin_memory(), lets the GPU's
+// copy engine read the host memory directly: faster, and with .to(device, /*non_blocking=*/true)
+// the host only queues the copy and goes on. Data already resident on the device costs nothing per
+// step. 5a measures the copy rate (GB/s), 5b a training epoch of the MLP in each mode. Pinned
+// memory needs CUDA; on a CPU-only machine only the resident baseline runs.
+#include <functional>
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/data.h"
+#include "common/device.h"
+#include "common/models.h"
+#include "common/timer.h"
+#include "common/train.h"
+
+// 5a: the copied block and how often; 5b: an epoch of large batches (copies worth measuring).
+constexpr int64_t kMiB = 64;
+constexpr int64_t kCopies = 20;
+constexpr int64_t kSamples = 262144;
+constexpr int64_t kBatch = 16384;
+// Timed epochs per mode, after one untimed warm-up epoch.
+constexpr int64_t kEpochs = 3;
+
+int main(int argc, char** argv) {
+  int64_t mib = kMiB, copies = kCopies, samples = kSamples, batch = kBatch, epochs = kEpochs;
+  std::string device_spec = "auto";
+  pb::Cli cli("tutorial_2_step5_transfer_modes", "Step 5: pageable, pinned and device-resident data, measured.");
+  cli.option("mib", &mib, "MiB per copy in 5a", 1, 4096)
+      .option("copies", &copies, "timed copies per mode in 5a", 1, 100000)
+      .option("samples", &samples, "training samples in 5b", 1, 100'000'000)
+      .option("batch", &batch, "samples per step in 5b", 1, 1 << 24)
+      .option("epochs", &epochs, "timed epochs per mode in 5b", 1, 1000)
+      .option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+  pb::parse_or_exit(cli, argc, argv);
+  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
+  const pb::ModelKind kind = pb::ModelKind::kMlp;
+  const pb::TensorData data = pb::make_synthetic_split(kind, samples, 1, 0).train;
+  const std::string why_not = device.is_cuda() ? ""
+      : pb::cuda_unavailable_reason().empty() ? "--device " + device_spec + " was asked for" : pb::cuda_unavailable_reason();
+
+  // Trains `epochs` epochs after a warm-up; `fetch(begin, end)` delivers a batch on the device.
+  // Returns samples/s; `final_loss` gets the last step's loss (equal in every mode: same steps).
+  auto measure_epochs = [&](const std::function<torch::Tensor(const torch::Tensor&, int64_t, int64_t)>& fetch,
+                            const torch::Tensor& inputs, const torch::Tensor& targets, double* final_loss) {
+    torch::manual_seed(0);
+    pb::Mlp model;
+    model->to(device);
+    torch::optim::SGD optimizer(model->parameters(), pb::source_optimizer_options(kind));
+    torch::Tensor loss;
+    auto epoch = [&] {
+      for (int64_t begin = 0; begin < samples; begin += batch) {
+        const int64_t end = std::min(begin + batch, samples);
+        optimizer.zero_grad();
+        loss = pb::compute_loss(kind, model->forward(fetch(inputs, begin, end)), fetch(targets, begin, end));
+        loss.backward();
+        optimizer.step();
+      }
+    };
+    epoch();  // warm-up: allocator, kernels, first-touch of the memory
+    pb::Timer timer(device);
+    for (int64_t e = 0; e < epochs; ++e) epoch();
+    const double seconds = timer.seconds();
+    *final_loss = loss.item<double>();
+    return static_cast<double>(samples * epochs) / seconds;
+  };
+  // Resident: the data was moved once; a batch is a slice of it, already on the device.
+  auto slice = [](const torch::Tensor& t, int64_t begin, int64_t end) { return t.slice(0, begin, end); };
+
+  // ---- Step 5a: host-to-device copy rate -----------------------------------------------------
+  std::cout << "== Step 5a: host-to-device copy rate, " << mib << " MiB ==\n";
+  if (!device.is_cuda()) {
+    std::cout << "not measured: pageable against pinned host memory needs a CUDA device, and " << why_not
+              << "; on a GPU this prints GB/s for pageable, pinned, and pinned non_blocking copies\n";
+  }
+#if PB_HAVE_CUDA
+  if (device.is_cuda()) {
+    const torch::Tensor pageable = torch::rand({mib * 1024 * 1024 / 4});
+    const torch::Tensor pinned = pageable.pin_memory();  // a page-locked copy of the same data
+    torch::Tensor target = torch::empty_like(pageable, torch::TensorOptions().device(device));
+    auto rate = [&](const torch::Tensor& source, bool non_blocking) {
+      target.copy_(source, non_blocking);  // warm-up
+      pb::Timer timer(device);               // synchronises before it starts and before it reads
+      for (int64_t i = 0; i < copies; ++i) target.copy_(source, non_blocking);
+      return static_cast<double>(source.nbytes()) * static_cast<double>(copies) / timer.seconds() / 1e9;
+    };
+    std::cout << "pageable:               " << rate(pageable, false) << " GB/s\n";
+    std::cout << "pinned:                 " << rate(pinned, false) << " GB/s\n";
+    std::cout << "pinned, non_blocking:   " << rate(pinned, true) << " GB/s (the host only queued the copies)\n";
+  }
+#endif
+
+  // ---- Step 5b: a training epoch per mode ----------------------------------------------------
+  std::cout << "\n== Step 5b: training epochs, " << samples << " samples, batch " << batch << " ==\n";
+  std::vector<double> losses;
+  double loss = 0;
+#if PB_HAVE_CUDA
+  if (device.is_cuda()) {
+    const torch::Tensor pinned_inputs = data.inputs.pin_memory(), pinned_targets = data.targets.pin_memory();
+    double rate = measure_epochs([&](const torch::Tensor& t, int64_t b, int64_t e) { return t.slice(0, b, e).to(device); },
+                                 data.inputs, data.targets, &loss);
+    losses.push_back(loss);
+    std::cout << "pageable, .to(device): " << static_cast<int64_t>(rate) << " samples/s\n";
+    rate = measure_epochs([&](const torch::Tensor& t, int64_t b, int64_t e) { return t.slice(0, b, e).to(device, /*non_blocking=*/true); },
+                          pinned_inputs, pinned_targets, &loss);
+    losses.push_back(loss);
+    std::cout << "pinned, .to(device, non_blocking): " << static_cast<int64_t>(rate) << " samples/s\n";
+  }
+#endif
+  if (!device.is_cuda()) std::cout << "pageable and pinned epochs: not run (" << why_not << ")\n";
+  const double resident = measure_epochs(slice, data.inputs.to(device), data.targets.to(device), &loss);
+  losses.push_back(loss);
+  std::cout << "resident on " << device << " (moved once): " << static_cast<int64_t>(resident) << " samples/s, final loss " << loss << "\n";
+  bool same = true;
+  for (double l : losses) same = same && l == losses.front();
+  if (losses.size() > 1) std::cout << "same final loss in every mode: " << (same ? "yes" : "no") << "\n";
+  return same ? 0 : 1;
+}

@@ -1,0 +1,142 @@
+// Tutorial 2, step 7 (beyond the source): capture the whole training step (forward, loss,
+// backward, optimizer step) as one CUDA graph and replay it, against the same steps run eagerly.
+//
+// The source's MLP is tiny: a step is dozens of small kernels, each launched by the CPU, and the
+// GPU idles between launches. A CUDA graph records the kernels once and replays them with one
+// launch. What it records is fixed, hence the constraints this step follows:
+//   - static shapes: every batch has the same shape (a partial last batch needs its own graph);
+//   - static inputs: the graph reads the same addresses each replay, so every batch is copied
+//     into two fixed buffers, never passed as a new tensor;
+//   - warm-up first, on a side stream: the first eager steps create the gradients, the optimizer's
+//     state and the libraries' workspaces, so capture allocates nothing it should not;
+//   - gradients zeroed in place inside the graph (p.grad().zero_(), set_to_none=false semantics),
+//     never set to None: backward then accumulates into the same gradient tensors every replay;
+//   - no host synchronisation inside the capture (no .item(), no printing of tensors).
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/data.h"
+#include "common/device.h"
+#include "common/models.h"
+#include "common/timer.h"
+#include "common/train.h"
+
+#if PB_HAVE_CUDA
+#include <ATen/cuda/CUDAEvent.h>  // at::cuda::CUDAEvent
+#include <ATen/cuda/CUDAGraph.h>  // at::cuda::CUDAGraph: capture_begin, capture_end, replay
+#include <c10/cuda/CUDAGuard.h>   // c10::cuda::CUDAStreamGuard
+#include <c10/cuda/CUDAStream.h>  // c10::cuda::getStreamFromPool, getCurrentCUDAStream
+#endif
+
+// A small batch, where launch overhead dominates and a graph helps most.
+constexpr int64_t kBatch = 256;
+// Distinct batches resident on the device, used in turn.
+constexpr int64_t kBatches = 16;
+// Training steps per run, the first kWarmupSteps untimed (the PyTorch documentation warms up 3).
+constexpr int64_t kSteps = 2000;
+constexpr int64_t kWarmupSteps = 3;
+
+int main(int argc, char** argv) {
+  int64_t batch = kBatch, steps = kSteps;
+  bool graph_flag = false;
+  std::string device_spec = "auto";
+  pb::Cli cli("tutorial_2_step7_cuda_graph", "Step 7: the whole training step as one CUDA graph, against eager.");
+  cli.option("batch", &batch, "samples per step", 1, 1 << 20)
+      .option("steps", &steps, "training steps per run", kWarmupSteps + 1, 10'000'000)
+      .flag("graph", &graph_flag, "capture and replay the step as a CUDA graph (needs CUDA; on by default with a GPU)")
+      .option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+  pb::parse_or_exit(cli, argc, argv);
+  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
+  const std::string why_not = device.is_cuda() ? ""
+      : pb::cuda_unavailable_reason().empty() ? "--device " + device_spec + " was asked for" : pb::cuda_unavailable_reason();
+  if (graph_flag && !device.is_cuda()) pb::fail_usage(cli.program(), "--graph needs a CUDA device: " + why_not);
+  const bool use_graph = device.is_cuda();
+  const pb::ModelKind kind = pb::ModelKind::kMlp;
+  const pb::TensorData data = pb::make_synthetic_split(kind, batch * kBatches, 1, 0).train;
+  const torch::Tensor inputs = data.inputs.view({kBatches, batch, 10}).to(device);
+  const torch::Tensor targets = data.targets.view({kBatches, batch, 2}).to(device);
+  auto eager_step = [&](pb::Mlp& model, torch::optim::SGD& optimizer, const torch::Tensor& x, const torch::Tensor& y) {
+    optimizer.zero_grad();
+    torch::Tensor loss = pb::compute_loss(kind, model->forward(x), y);
+    loss.backward();
+    optimizer.step();
+    return loss;
+  };
+
+  // ---- Step 7a: eager ------------------------------------------------------------------------
+  std::cout << "== Step 7a: eager, " << steps << " steps of batch " << batch << " on " << device << " ==\n";
+  torch::manual_seed(0);
+  pb::Mlp eager;
+  eager->to(device);
+  torch::optim::SGD eager_optimizer(eager->parameters(), pb::source_optimizer_options(kind));
+  torch::Tensor loss;
+  for (int64_t s = 0; s < kWarmupSteps; ++s) loss = eager_step(eager, eager_optimizer, inputs[s % kBatches], targets[s % kBatches]);
+  pb::Timer eager_timer(device);
+  for (int64_t s = kWarmupSteps; s < steps; ++s) {
+    loss = eager_step(eager, eager_optimizer, inputs[s % kBatches], targets[s % kBatches]);
+  }
+  const double eager_rate = static_cast<double>(steps - kWarmupSteps) / eager_timer.seconds();
+  const double eager_loss = loss.item<double>();
+  std::cout << "eager: " << static_cast<int64_t>(eager_rate) << " steps/s, final loss " << eager_loss << "\n";
+  if (!use_graph) {
+    std::cout << "\nCUDA graph: not captured: it needs a CUDA device, and " << why_not
+              << "; on a GPU this step replays the same steps as one graph and prints its steps/s and final loss\n";
+    return 0;
+  }
+#if PB_HAVE_CUDA
+  // ---- Step 7b: warm up on a side stream -----------------------------------------------------
+  std::cout << "\n== Step 7b: warm up on a side stream ==\n";
+  torch::manual_seed(0);  // the same initial weights as the eager run
+  pb::Mlp model;
+  model->to(device);
+  torch::optim::SGD optimizer(model->parameters(), pb::source_optimizer_options(kind));
+  // The static inputs: the graph reads these two buffers on every replay.
+  torch::Tensor static_x = torch::empty_like(inputs[0]), static_y = torch::empty_like(targets[0]);
+  const c10::cuda::CUDAStream main_stream = c10::cuda::getCurrentCUDAStream(device.index());
+  // Capture is refused on the default stream; warm-up runs on the same side stream.
+  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
+  at::cuda::CUDAEvent made, warmed;
+  made.record(main_stream);  // the side stream must wait for the model, data and buffers made on the main one
+  made.block(side);
+  at::cuda::CUDAGraph graph;
+  torch::Tensor static_loss;
+  {
+    c10::cuda::CUDAStreamGuard guard(side);
+    for (int64_t s = 0; s < kWarmupSteps; ++s) {  // the same first steps as the eager run
+      static_x.copy_(inputs[s % kBatches]);
+      static_y.copy_(targets[s % kBatches]);
+      eager_step(model, optimizer, static_x, static_y);
+    }
+    std::cout << kWarmupSteps << " eager steps: gradients exist: " << (model->fc1->weight.grad().defined() ? "yes" : "no") << "\n";
+
+    // ---- Step 7c: capture ----------------------------------------------------------------------
+    std::cout << "\n== Step 7c: capture ==\n";
+    // Captured, not run: kernels are recorded into the graph, none executes until replay().
+    graph.capture_begin();
+    for (auto& p : model->parameters()) p.grad().zero_();  // in place: same gradient tensors every replay
+    static_loss = pb::compute_loss(kind, model->forward(static_x), static_y);
+    static_loss.backward();
+    optimizer.step();
+    graph.capture_end();
+    warmed.record(side);
+  }
+  warmed.block(main_stream);
+  std::cout << "captured forward, loss, backward and optimizer step into one graph\n";
+
+  // ---- Step 7d: replay -----------------------------------------------------------------------
+  std::cout << "\n== Step 7d: replay ==\n";
+  pb::Timer graph_timer(device);
+  for (int64_t s = kWarmupSteps; s < steps; ++s) {
+    static_x.copy_(inputs[s % kBatches]);  // new data, same addresses
+    static_y.copy_(targets[s % kBatches]);
+    graph.replay();
+  }
+  const double graph_rate = static_cast<double>(steps - kWarmupSteps) / graph_timer.seconds();
+  const double graph_loss = static_loss.item<double>();
+  const double difference = std::abs(graph_loss - eager_loss) / std::max(std::abs(eager_loss), 1e-30);
+  std::cout << "graph: " << static_cast<int64_t>(graph_rate) << " steps/s (" << graph_rate / eager_rate
+            << "x eager), final loss " << graph_loss << "\n";
+  std::cout << "same final loss as eager: " << (difference < 1e-5 ? "yes" : "no") << " (relative difference " << difference << ")\n";
+  return difference < 1e-5 ? 0 : 1;
+#endif
+}
