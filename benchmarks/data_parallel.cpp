@@ -119,8 +119,7 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
   const int64_t threads = cuda ? 1 : third, gpus = cuda ? third : 0;
   const std::string skip = skip_reason(device, mode, gpus);
   if (!skip.empty()) {
-    state.SkipWithError(skip.c_str());
-    for (auto _ : state) {}
+    pb::bench::skip_point(state, skip);
     return;
   }
   // Replica i on GPU i mod gpus: more replicas than GPUs share them (the overhead on one GPU).
@@ -153,7 +152,7 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
   const double grad_diff = pb::relative_gradient_difference(*model.ptr(), *reference.ptr());
   state.counters["grad_diff"] = grad_diff;
   if (grad_diff > (cuda ? 1e-2 : 1e-4)) {  // TF32 on GPUs rounds by shape
-    state.SkipWithError("gradients differ from single-device training on the same batch");
+    pb::bench::skip_point(state, "gradients differ from single-device training on the same batch");
     return;
   }
 

@@ -192,14 +192,13 @@ bool run_launches(benchmark::State& state, const std::string& device, int64_t ra
                   double operations, nlohmann::json* result) {
   const std::string skip = device_skip_reason(device, ranks);
   if (!skip.empty()) {
-    state.SkipWithError(skip.c_str());
-    for (auto _ : state) {}
+    pb::bench::skip_point(state, skip);
     return false;
   }
   for (auto _ : state) {
     const std::string error = launch(job, ranks, result);
     if (!error.empty()) {
-      state.SkipWithError(error.c_str());
+      pb::bench::skip_point(state, error);
       return false;
     }
     state.SetIterationTime((*result)["seconds"].get<double>() / operations);
@@ -216,7 +215,7 @@ void train(benchmark::State& state, const std::string& device, const std::string
   nlohmann::json result;
   if (!run_launches(state, device, ranks, job, 1, &result)) return;
   if (result["param_spread"].get<double>() != 0 && sync != kNoSync) {
-    state.SkipWithError("ranks disagree on the parameters after synchronised training");
+    pb::bench::skip_point(state, "ranks disagree on the parameters after synchronised training");
     return;
   }
   const double seconds = result["seconds"], samples = result["samples"];
@@ -246,7 +245,7 @@ void allreduce(benchmark::State& state, const std::string& device) {
   nlohmann::json result;
   if (!run_launches(state, device, ranks, job, static_cast<double>(iterations), &result)) return;
   if (result["error"].get<double>() > 1e-5) {
-    state.SkipWithError("all-reduce produced a wrong sum");
+    pb::bench::skip_point(state, "all-reduce produced a wrong sum");
     return;
   }
   // nccl-tests' definitions: algorithm bandwidth = size / time; bus bandwidth = algbw x 2(n-1)/n,

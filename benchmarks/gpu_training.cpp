@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <optional>
@@ -125,12 +126,12 @@ double relative_difference(const std::vector<torch::Tensor>& a, const std::vecto
 }
 
 double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  std::vector<torch::Tensor> ta, tb;
+  double diff = 0, scale = 1e-12;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    ta.push_back(torch::tensor(a[i], torch::kFloat64));
-    tb.push_back(torch::tensor(b[i], torch::kFloat64));
+    diff = std::max(diff, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
   }
-  return relative_difference(ta, tb);
+  return diff / scale;
 }
 
 std::vector<torch::Tensor> parameters_on_cpu(torch::nn::AnyModule& model) {
@@ -207,8 +208,7 @@ const CheckRun& reference_run(pb::ModelKind model, int64_t batch) {
 void train(benchmark::State& state, const TrainPoint point) {
   const std::string skip = skip_reason(point);
   if (!skip.empty()) {
-    state.SkipWithError(skip.c_str());
-    for (auto _ : state) {}
+    pb::bench::skip_point(state, skip);
     return;
   }
   const pb::TensorData& data = data_for(point.model, point.batch);
@@ -221,8 +221,7 @@ void train(benchmark::State& state, const TrainPoint point) {
     // A real failure (capture refused, out of memory): one line, not a skip.
     std::string message = error.what();
     message = message.substr(0, message.find('\n'));
-    state.SkipWithError(("failed: " + message).c_str());
-    for (auto _ : state) {}
+    pb::bench::skip_point(state, "failed: " + message);
     return;
   }
   const CheckRun& reference = reference_run(point.model, point.batch);
@@ -232,8 +231,7 @@ void train(benchmark::State& state, const TrainPoint point) {
   state.counters["update_diff"] = update_diff;
   const double tolerance = trainee->device().is_cuda() ? kCudaTolerance : kCpuTolerance;
   if (!(loss_diff <= tolerance) || !(update_diff <= tolerance)) {
-    state.SkipWithError("losses or updates differ from eager CPU training on the same batches");
-    for (auto _ : state) {}
+    pb::bench::skip_point(state, "losses or updates differ from eager CPU training on the same batches");
     return;
   }
 
@@ -258,8 +256,7 @@ void copy(benchmark::State& state, pb::CopyDirection direction, bool pinned) {
   const torch::Device device(torch::kCUDA, 0);
   const std::string reason = pb::cuda_unavailable_reason();
   if (!reason.empty()) {
-    state.SkipWithError(("skipped: copy bandwidth needs CUDA: " + reason).c_str());
-    for (auto _ : state) {}
+    pb::bench::skip_point(state, "skipped: copy bandwidth needs CUDA: " + reason);
     return;
   }
   const int64_t bytes = state.range(0);
@@ -267,8 +264,7 @@ void copy(benchmark::State& state, pb::CopyDirection direction, bool pinned) {
   try {
     buffers.emplace(bytes, direction, pinned, device);
   } catch (const std::exception& error) {
-    state.SkipWithError(("failed: " + std::string(error.what())).c_str());
-    for (auto _ : state) {}
+    pb::bench::skip_point(state, "failed: " + std::string(error.what()));
     return;
   }
   buffers->copy();  // first touch: the driver maps the buffers

@@ -37,18 +37,18 @@ pb_cuda_torch_info() {
   "$1" -c 'import torch; print(torch.__version__, torch.version.cuda, torch.utils.cmake_prefix_path)' 2>/dev/null
 }
 
-# The interpreter whose torch the build uses: $PB_TORCH_PYTHON, else .venv (installed when missing).
+# The interpreter whose torch the build uses: $PB_TORCH_PYTHON, else .venv (installed when
+# missing). Sets PB_TORCH_INFO to its "<version> <cuda version> <cmake prefix>".
 pb_cuda_torch() {
   if [ -n "${PB_TORCH_PYTHON:-}" ]; then
-    pb_cuda_torch_info "$PB_TORCH_PYTHON" >/dev/null || pb_cuda_fail "PB_TORCH_PYTHON=$PB_TORCH_PYTHON cannot import torch"
-    echo "setup-cuda: using torch $(pb_cuda_torch_info "$PB_TORCH_PYTHON" | cut -d' ' -f1) of $PB_TORCH_PYTHON; nothing installed"
+    PB_TORCH_INFO=$(pb_cuda_torch_info "$PB_TORCH_PYTHON") || pb_cuda_fail "PB_TORCH_PYTHON=$PB_TORCH_PYTHON cannot import torch"
+    echo "setup-cuda: using torch ${PB_TORCH_INFO%% *} of $PB_TORCH_PYTHON; nothing installed"
     return 0
   fi
   PB_TORCH_PYTHON=$PB_VENV/bin/python
-  local info
-  info=$(pb_cuda_torch_info "$PB_TORCH_PYTHON" || true)
-  if [[ -n "$info" && "$info" == "$PB_TORCH_PIN"* ]]; then
-    echo "setup-cuda: torch ${info%% *} already in ${PB_VENV#"$PB_ROOT/"}/; nothing installed"
+  PB_TORCH_INFO=$(pb_cuda_torch_info "$PB_TORCH_PYTHON" || true)
+  if [[ -n "$PB_TORCH_INFO" && "$PB_TORCH_INFO" == "$PB_TORCH_PIN"* ]]; then
+    echo "setup-cuda: torch ${PB_TORCH_INFO%% *} already in ${PB_VENV#"$PB_ROOT/"}/; nothing installed"
     return 0
   fi
   [ "${PB_SKIP_INSTALL:-0}" = 1 ] && pb_cuda_fail "no torch $PB_TORCH_PIN in $PB_VENV and PB_SKIP_INSTALL=1 (set PB_TORCH_PYTHON to an interpreter with torch)"
@@ -67,25 +67,24 @@ pb_cuda_torch() {
   # numpy only silences torch's warning at import; the peer does not need it.
   "$PB_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "torch==$PB_TORCH_PIN" numpy ||
     pb_cuda_fail "pip could not install torch==$PB_TORCH_PIN into $PB_VENV"
-  info=$(pb_cuda_torch_info "$PB_TORCH_PYTHON") || pb_cuda_fail "torch was installed but does not import"
-  echo "setup-cuda: installed torch ${info%% *} (CUDA $(echo "$info" | cut -d' ' -f2)) and numpy into ${PB_VENV#"$PB_ROOT/"}/ ($(du -sh "$PB_VENV" | cut -f1))"
+  PB_TORCH_INFO=$(pb_cuda_torch_info "$PB_TORCH_PYTHON") || pb_cuda_fail "torch was installed but does not import"
+  echo "setup-cuda: installed torch ${PB_TORCH_INFO%% *} (CUDA $(echo "$PB_TORCH_INFO" | cut -d' ' -f2)) and numpy into ${PB_VENV#"$PB_ROOT/"}/ ($(du -sh "$PB_VENV" | cut -f1))"
 }
 
 pb_cuda_check_toolkit
 # The build tools and the non-torch dependencies, as for the default build, without Debian's
 # libtorch and its Python torch (the venv's torch replaces both here).
 PB_PACKAGES=(libgloo-dev libbenchmark-dev libgtest-dev nlohmann-json3-dev cmake g++ make)
-if [ -d "$PB_ROOT/.deps/root/usr" ]; then
-  PB_SKIP_INSTALL=1  # an offline host: common/fetch_deps.sh brought the dependencies
-fi
+pb_cuda_deps="$PB_ROOT/.deps/root/usr"  # an offline host's, from common/fetch_deps.sh
+[ -d "$pb_cuda_deps" ] && PB_SKIP_INSTALL=1
 pb_install_missing
 pb_cuda_torch
 
 pb_cuda_args=(-DPB_PEER_PYTHON="$PB_TORCH_PYTHON")
-pb_cuda_prefix=$(pb_cuda_torch_info "$PB_TORCH_PYTHON" | cut -d' ' -f3)
-if [ -d "$PB_ROOT/.deps/root/usr" ]; then
-  pb_cuda_prefix="$pb_cuda_prefix;$PB_ROOT/.deps/root/usr"
-  pb_cuda_args+=(-DPB_GLOO_INCLUDE="$PB_ROOT/.deps/root/usr/include")
+pb_cuda_prefix=$(echo "$PB_TORCH_INFO" | cut -d' ' -f3)
+if [ -d "$pb_cuda_deps" ]; then
+  pb_cuda_prefix="$pb_cuda_prefix;$pb_cuda_deps"
+  pb_cuda_args+=(-DPB_GLOO_INCLUDE="$pb_cuda_deps/include")
 fi
 pb_cuda_args+=(-DCMAKE_PREFIX_PATH="$pb_cuda_prefix")
 pb_configure_and_build "${pb_cuda_args[@]}"

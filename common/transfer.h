@@ -141,6 +141,8 @@ class CopyBuffers {
   int64_t bytes() const { return bytes_; }
 
  private:
+  // Queues one copy on the current stream (non_blocking from pinned memory) without waiting.
+  void enqueue_copy();
   int64_t bytes_;
   CopyDirection direction_;
   bool pinned_;

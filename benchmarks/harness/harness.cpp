@@ -50,6 +50,8 @@ class TeeReporter : public benchmark::BenchmarkReporter {
 
 }  // namespace
 
+void skip_point(benchmark::State& state, const std::string& message) { state.SkipWithError(message.c_str()); }
+
 void check_models(const std::vector<std::string>& models) {
   try {
     for (const std::string& m : models) parse_model_kind(m);

@@ -11,7 +11,17 @@
 #include "benchmarks/harness/peer.h"
 #include "common/cli.h"
 
+namespace benchmark {
+class State;
+}
+
 namespace pb::bench {
+
+// Records that a point did not measure: a message starting "skipped: " is a skip (the point cannot
+// run here; listed with its reason), anything else a failure (the run exits 1). The one call of
+// Google Benchmark's skip API (SkipWithError in 1.7); no timed iteration runs after it, so call
+// it before the timed loop and return, or inside it and break.
+void skip_point(benchmark::State& state, const std::string& message);
 
 // Settings the harness owns, visible to a suite when it registers its benchmarks.
 struct HarnessOptions {

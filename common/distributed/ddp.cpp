@@ -61,20 +61,20 @@ DistributedDataParallel::DistributedDataParallel(std::vector<torch::Tensor> para
   }
 }
 
+void* DistributedDataParallel::bucket_address(const Bucket& b, size_t i) {
+  return static_cast<char*>(b.flat.data_ptr()) + b.offsets[i] * b.flat.element_size();
+}
+
 torch::Tensor DistributedDataParallel::bucket_view(const Bucket& b, size_t i) const {
-  const torch::Tensor& p = parameters_[b.params[i]];
   torch::Tensor flat = b.flat;  // captured: the view keeps its bucket alive
-  return torch::from_blob(static_cast<char*>(flat.data_ptr()) + b.offsets[i] * flat.element_size(), p.sizes(),
-                          [flat](void*) {}, flat.options());
+  return torch::from_blob(bucket_address(b, i), parameters_[b.params[i]].sizes(), [flat](void*) {}, flat.options());
 }
 
 bool DistributedDataParallel::grads_are_bucket_views() const {
   for (const Bucket& b : buckets_) {
     for (size_t i = 0; i < b.params.size(); ++i) {
       const torch::Tensor& grad = parameters_[b.params[i]].grad();
-      if (!grad.defined() || grad.data_ptr() != static_cast<const char*>(b.flat.data_ptr()) + b.offsets[i] * b.flat.element_size()) {
-        return false;
-      }
+      if (!grad.defined() || grad.data_ptr() != bucket_address(b, i)) return false;
     }
   }
   return true;

@@ -57,7 +57,8 @@ class DistributedDataParallel {
     c10::intrusive_ptr<c10d::Work> work;
   };
   void on_gradient_ready(size_t param);
-  // Parameter i of bucket b as a view of the bucket's memory, shaped like the parameter.
+  // Where parameter i of bucket b lives in the bucket's memory, and a view of it shaped like the parameter.
+  static void* bucket_address(const Bucket& b, size_t i);
   torch::Tensor bucket_view(const Bucket& b, size_t i) const;
   void launch_ready_buckets(bool force);
 
