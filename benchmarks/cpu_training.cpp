@@ -8,6 +8,7 @@
 
 #include "benchmarks/harness/harness.h"
 #include "common/data.h"
+#include "common/timer.h"
 #include "common/train.h"
 
 namespace {
@@ -45,27 +46,46 @@ Settings& settings() {
   return s;
 }
 
-// Data is made once per model and shared by every point of the sweep.
-const pb::DataSplit& data_for(pb::ModelKind kind, int64_t train_size) {
-  static std::map<std::pair<pb::ModelKind, int64_t>, pb::DataSplit> cache;
+// Data made once per model and shared by every point of the sweep, with the seconds making it took.
+struct TimedSplit {
+  pb::DataSplit split;
+  double seconds = 0;
+};
+
+const TimedSplit& data_for(pb::ModelKind kind, int64_t train_size) {
+  static std::map<std::pair<pb::ModelKind, int64_t>, TimedSplit> cache;
   auto it = cache.find({kind, train_size});
   if (it == cache.end()) {
-    it = cache.emplace(std::make_pair(kind, train_size), pb::make_synthetic_split(kind, train_size, kValSamples, 0)).first;
+    pb::PhaseClock clock;
+    pb::DataSplit split = pb::make_synthetic_split(kind, train_size, kValSamples, 0);
+    clock.lap(pb::Phase::kData);
+    it = cache.emplace(std::make_pair(kind, train_size), TimedSplit{std::move(split), clock.times()[pb::Phase::kData]}).first;
   }
   return it->second;
 }
 
-// Times whole epochs of `train_size` samples after a warm-up epoch; records the rate and the
-// correctness counters (and fails the point if an epoch lost or duplicated a sample).
+// The phases of one epoch (pb::Trainer::run_epoch times them), recorded per point as
+// phase_<name>_s: seconds per epoch, averaged over the timed epochs. Plain values, not rates.
+constexpr pb::Phase kEpochPhases[] = {pb::Phase::kLoad, pb::Phase::kForward, pb::Phase::kBackward, pb::Phase::kOptimizer};
+// The phases a point goes through once, recorded as once_<name>_s: seconds, not per epoch.
+constexpr pb::Phase kOncePhases[] = {pb::Phase::kData, pb::Phase::kModel, pb::Phase::kValidation};
+
+// Times whole epochs of `train_size` samples after a warm-up epoch; records the rate, where the
+// time went, and the correctness counters (and fails the point if an epoch lost or duplicated a
+// sample).
 void measure_epochs(benchmark::State& state, pb::ModelKind kind, int64_t train_size, const pb::LoaderOptions& loader,
                     int64_t threads, int64_t load_us) {
-  const pb::DataSplit& data = data_for(kind, train_size);
+  const TimedSplit& data = data_for(kind, train_size);
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
-  pb::Trainer trainer(kind, data.train, loader, static_cast<double>(load_us));
+  if (load_us > 0) pb::load_cost_iterations_per_us();  // calibrated once per process, not in a point's model time
+  pb::PhaseClock once;  // data (made earlier, its time carried over), model, validation
+  pb::Trainer trainer(kind, data.split.train, loader, static_cast<double>(load_us));
+  once.lap(pb::Phase::kModel);  // the model, its optimizer, the loader and its worker threads
   trainer.run_epoch();  // warm-up: thread start-up, first touches of memory
   int64_t samples = 0;
   pb::EpochResult last;
+  pb::PhaseTimes epochs;  // summed over the timed epochs
   for (auto _ : state) {
     last = trainer.run_epoch();
     if (!last.complete) {
@@ -73,10 +93,19 @@ void measure_epochs(benchmark::State& state, pb::ModelKind kind, int64_t train_s
       break;
     }
     samples += last.samples;
+    epochs += last.phases;
   }
+  once.restart();
+  const double accuracy = pb::evaluate(trainer.model(), kind, data.split.val).accuracy;
+  once.lap(pb::Phase::kValidation);
   state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(samples), benchmark::Counter::kIsRate);
   state.counters["final_loss"] = last.mean_loss;
-  state.counters["val_accuracy"] = pb::evaluate(trainer.model(), kind, data.val).accuracy;
+  state.counters["val_accuracy"] = accuracy;
+  const double iterations = static_cast<double>(std::max<benchmark::IterationCount>(1, state.iterations()));
+  for (pb::Phase p : kEpochPhases) state.counters[std::string("phase_") + pb::phase_name(p) + "_s"] = epochs[p] / iterations;
+  pb::PhaseTimes once_times = once.times();
+  once_times[pb::Phase::kData] = data.seconds;
+  for (pb::Phase p : kOncePhases) state.counters[std::string("once_") + pb::phase_name(p) + "_s"] = once_times[p];
 }
 
 // Args: workers, threads, load_us, prefetch, ordered, nice (the last three from a loader preset).

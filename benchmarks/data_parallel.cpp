@@ -5,6 +5,7 @@
 // against the single-device baseline, the final loss and a gradient check next to every figure.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <map>
 #include <thread>
 
@@ -22,8 +23,8 @@
 
 namespace {
 
-// The and the source's setting: batches of 256 for every model, so that each of 8
-// replicas still gets 32 samples (the source 002's batch).
+// Batches of 256 for every model (8x the source 002's 32), so that each of up to 8 replicas
+// still gets the source's batch of 32 samples.
 constexpr int64_t kBatch = 256;
 // Distinct samples cycled through: a few batches, so that data is not the same tensor every step.
 constexpr int64_t kSamples = 1024;
@@ -38,6 +39,9 @@ struct Settings {
   std::vector<int64_t> threads;  // per replica: 1, 2, 4, ... up to the cores (set in main)
   std::vector<int64_t> gpus;     // 1, 2, 4, ... and every GPU (set in register_benchmarks)
   int64_t batch = kBatch;
+  // On GPUs, wait for the device at every phase boundary so that the phase counters are GPU time
+  // (which slows the step); without it cuda rows carry no phase counters. CPU rows never wait.
+  bool phase_sync = false;
 };
 
 Settings& settings() {
@@ -61,30 +65,69 @@ torch::Tensor upstream_forward_as(torch::nn::AnyModule& model, const torch::Tens
 }
 #endif
 
-// One training step in `mode` (the optimizer's zero_grad and step are the caller's): returns the loss.
-using StepFn = std::function<double(const torch::Tensor&, const torch::Tensor&)>;
+// The moment the last replica finished its forward pass (with its loss), as the caller can learn
+// it without waiting for anything: the loss function runs in each replica's thread right after
+// that replica's forward, and stores the latest moment here (one clock read and an atomic max).
+class ForwardEnd {
+ public:
+  void reset() { ticks_.store(0, std::memory_order_relaxed); }
+  void mark() {
+    const int64_t now = pb::PhaseClock::Clock::now().time_since_epoch().count();
+    int64_t seen = ticks_.load(std::memory_order_relaxed);
+    while (seen < now && !ticks_.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+    }
+  }
+  pb::PhaseClock::Clock::time_point latest() const {
+    return pb::PhaseClock::Clock::time_point(pb::PhaseClock::Clock::duration(ticks_.load(std::memory_order_relaxed)));
+  }
+
+ private:
+  std::atomic<int64_t> ticks_{0};
+};
+
+// One training step in `mode` (the optimizer's zero_grad and step are the caller's): returns the
+// loss and laps `clock` for forward and backward as the caller sees them. With replicas, forward
+// is from the call until the last replica has its loss (the parameter copies, re-cloning in mode 2
+// and the batch slices included) and backward the rest of the call: the slowest replica's
+// backward and the sum of the replicas' gradients into the master, which happens inside
+// pb::ReplicatedDataParallel::forward_backward, out of the caller's sight.
+using StepFn = std::function<double(const torch::Tensor&, const torch::Tensor&, pb::PhaseClock&)>;
 
 StepFn make_step(Mode mode, pb::ModelKind kind, torch::nn::AnyModule& model, pb::ReplicatedDataParallel* dp,
-                 const std::vector<torch::Device>& devices) {
+                 ForwardEnd* forward_end, const std::vector<torch::Device>& devices) {
   const torch::Device first = devices.front();
   if (mode == kReclone || mode == kPersistent) {
-    return [dp](const torch::Tensor& x, const torch::Tensor& y) { return dp->forward_backward(x, y); };
+    return [dp, forward_end](const torch::Tensor& x, const torch::Tensor& y, pb::PhaseClock& clock) {
+      forward_end->reset();
+      const double loss = dp->forward_backward(x, y);
+      clock.lap_until(pb::Phase::kForward, forward_end->latest());
+      clock.lap(pb::Phase::kBackward);
+      return loss;
+    };
   }
   if (mode == kSingle) {
-    return [kind, &model, first](const torch::Tensor& x, const torch::Tensor& y) {
+    return [kind, &model, first](const torch::Tensor& x, const torch::Tensor& y, pb::PhaseClock& clock) {
       torch::Tensor loss = pb::compute_loss(kind, model.forward(x.to(first)), y.to(first));
+      clock.lap(pb::Phase::kForward);
       loss.backward();
-      return loss.item<double>();
+      const double value = loss.item<double>();
+      clock.lap(pb::Phase::kBackward);
+      return value;
     };
   }
 #if PB_HAVE_CUDA
-  return [kind, &model, devices, first](const torch::Tensor& x, const torch::Tensor& y) {
+  // Upstream's backward also sums the replicas' gradients onto the first GPU (its Broadcast's
+  // backward is a reduce-add): in backward here too.
+  return [kind, &model, devices, first](const torch::Tensor& x, const torch::Tensor& y, pb::PhaseClock& clock) {
     torch::Tensor out = kind == pb::ModelKind::kLinear ? upstream_forward_as<pb::LinearModelImpl>(model, x, devices)
                         : kind == pb::ModelKind::kMlp  ? upstream_forward_as<pb::MlpImpl>(model, x, devices)
                                                        : upstream_forward_as<pb::CnnImpl>(model, x, devices);
     torch::Tensor loss = pb::compute_loss(kind, out, y.to(first));
+    clock.lap(pb::Phase::kForward);
     loss.backward();
-    return loss.item<double>();
+    const double value = loss.item<double>();
+    clock.lap(pb::Phase::kBackward);
+    return value;
   };
 #else
   throw std::logic_error("upstream data_parallel needs a CUDA build of libtorch");
@@ -136,19 +179,31 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
   torch::manual_seed(0);
   torch::nn::AnyModule reference = pb::make_model(kind);  // for the gradient check
   torch::nn::AnyModule model = reference.clone(devices.front());
+  // Phase times: on a GPU only when asked for, since they need a wait at every phase boundary.
+  const bool phase_sync = cuda && settings().phase_sync;
+  const bool record_phases = !cuda || phase_sync;
+  ForwardEnd forward_end;  // outlives dp, whose loss function writes it
   std::unique_ptr<pb::ReplicatedDataParallel> dp;
   if (mode == kReclone || mode == kPersistent) {
     const pb::ReplicaOptions options{devices, threads, mode == kPersistent};
     dp = std::make_unique<pb::ReplicatedDataParallel>(
-        model, [kind](const torch::Tensor& o, const torch::Tensor& t) { return pb::compute_loss(kind, o, t); }, options);
+        model,
+        [kind, &forward_end, phase_sync](const torch::Tensor& o, const torch::Tensor& t) {
+          torch::Tensor loss = pb::compute_loss(kind, o, t);
+          if (phase_sync) pb::synchronize(o.device());
+          forward_end.mark();
+          return loss;
+        },
+        options);
   }
-  const StepFn step = make_step(mode, kind, model, dp.get(), devices);
+  const StepFn step = make_step(mode, kind, model, dp.get(), &forward_end, devices);
 
   // The gradient check first: one step's gradients against single-device backward on the batch.
   reference.ptr()->to(devices.front());
   const torch::Tensor x0 = data.inputs.narrow(0, 0, batch), y0 = data.targets.narrow(0, 0, batch);
   pb::compute_loss(kind, reference.forward(x0.to(devices.front())), y0.to(devices.front())).backward();
-  step(x0, y0);
+  pb::PhaseClock unused;
+  step(x0, y0, unused);
   const double grad_diff = pb::relative_gradient_difference(*model.ptr(), *reference.ptr());
   state.counters["grad_diff"] = grad_diff;
   if (grad_diff > (cuda ? 1e-2 : 1e-4)) {  // TF32 on GPUs rounds by shape
@@ -159,17 +214,30 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
   torch::optim::SGD optimizer(model.ptr()->parameters(), pb::source_optimizer_options(kind));
   int64_t offset = 0;
   double loss = 0;
-  auto train_step = [&] {
+  // Laps: load (the batch: a view of data in memory), optimizer (zero_grad), forward, backward,
+  // optimizer (step).
+  auto train_step = [&](pb::PhaseClock& clock) {
     const torch::Tensor x = data.inputs.narrow(0, offset, batch), y = data.targets.narrow(0, offset, batch);
     offset = (offset + batch) % (data.size() - batch + 1);
+    clock.lap(pb::Phase::kLoad);
     optimizer.zero_grad();
-    loss = step(x, y);
+    clock.lap(pb::Phase::kOptimizer);
+    loss = step(x, y, clock);
     optimizer.step();
+    clock.lap(pb::Phase::kOptimizer);
   };
-  for (int64_t i = 0; i < kWarmupSteps; ++i) train_step();
+  for (int64_t i = 0; i < kWarmupSteps; ++i) train_step(unused);
   pb::Timer timer(devices.front());
-  for (auto _ : state) train_step();
+  pb::PhaseClock clock(devices.front(), phase_sync);
+  for (auto _ : state) train_step(clock);
   const double rate = static_cast<double>(batch * state.iterations()) / timer.seconds();
+  if (record_phases) {
+    // Seconds per step, averaged over the timed steps; plain values, not rates.
+    const double steps = static_cast<double>(std::max<benchmark::IterationCount>(1, state.iterations()));
+    for (pb::Phase p : {pb::Phase::kLoad, pb::Phase::kForward, pb::Phase::kBackward, pb::Phase::kOptimizer}) {
+      state.counters[std::string("phase_") + pb::phase_name(p) + "_s"] = clock.times()[p] / steps;
+    }
+  }
 
   state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(batch * state.iterations()), benchmark::Counter::kIsRate);
   state.counters["final_loss"] = loss;
@@ -255,6 +323,8 @@ int main(int argc, char** argv) {
         .option("threads", &s.threads, "intra-op threads per replica (cpu)", 1, 1024)
         .option("gpus", &s.gpus, "GPU counts (cuda; default 1, 2, 4, ... and all)", 1, 64)
         .option("batch", &s.batch, "samples per step, split over the replicas", 1, kSamples)
+        .flag("phase-sync", &s.phase_sync,
+              "on GPUs, wait for the device at every phase boundary to record phase_*_s counters (slows the step)")
         .validate([&s] {
           pb::bench::check_models(s.models);
           pb::bench::check_device_kinds(s.devices);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "benchmarks/harness/harness.h"
@@ -46,7 +47,14 @@ struct Settings {
   int64_t small_steps = kSmallModelSteps, cnn_steps = kCnnSteps;
   int64_t batch = kBatchPerRank;
   bool ranks_given = false;  // --ranks on the command line: use it on GPUs too
+  // On GPUs, wait for the device at every phase boundary so that the phase counters are GPU time
+  // (which slows the step); without it cuda rows carry no phase counters. CPU ranks never wait.
+  bool phase_sync = false;
 };
+
+// The phases of a DDP step, recorded per point as phase_<name>_s: rank 0's seconds per step.
+constexpr pb::Phase kStepPhases[] = {pb::Phase::kLoad, pb::Phase::kForward, pb::Phase::kBackward,
+                                     pb::Phase::kAllReduce, pb::Phase::kOptimizer};
 
 Settings& settings() {
   static Settings s;
@@ -62,83 +70,108 @@ int run_rank_job(const nlohmann::json& job, const std::string& result_path) {
   const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank))
                                     : torch::Device(torch::kCPU);
   torch::set_num_threads(job["threads"].get<int>());
-  const pb::dist::Group group = pb::dist::connect(env, device, std::chrono::milliseconds(kTimeoutMs));
+  const pb::dist::Group group =
+      pb::dist::connect_or_exit("bench_ddp", env, device, std::chrono::milliseconds(kTimeoutMs));
   nlohmann::json result;
-  if (job["kind"] == "allreduce") {
-    const int64_t bytes = job["bytes"];
-    const int64_t iterations = job["iterations"];
-    std::vector<torch::Tensor> tensors{torch::ones({std::max<int64_t>(1, bytes / 4)}, torch::TensorOptions().device(device))};
-    group.group->allreduce(tensors)->wait();  // warm-up (connections, buffers) and the correctness check
-    const double expected = static_cast<double>(env.world_size);  // every rank contributed ones
-    result["error"] = std::abs(tensors[0][-1].item<double>() - expected) / expected;
-    group.group->barrier()->wait();
-    pb::Timer timer(device);
-    for (int64_t i = 0; i < iterations; ++i) group.group->allreduce(tensors)->wait();
-    pb::synchronize(device);
-    result["seconds"] = timer.seconds();  // (the values grow to inf from here on: same bytes, same work)
-  } else {
-    const pb::ModelKind kind = pb::parse_model_kind(job["model"]);
-    const int64_t steps = job["steps"], sync = job["sync"], batch = job["batch"];
-    const int64_t samples = kind == pb::ModelKind::kCnn ? kCnnSamples : kSmallModelSamples;
-    pb::TensorData data = pb::make_synthetic_split(kind, samples, 1, 0).train;
-    data.inputs = data.inputs.to(device);
-    data.targets = data.targets.to(device);
-    const pb::dist::ShardPlan plan(samples, batch * env.world_size, env.world_size, 0);
-    torch::manual_seed(static_cast<uint64_t>(env.rank));  // different on purpose: broadcast fixes it
-    torch::nn::AnyModule model = pb::make_model(kind);
-    model.ptr()->to(device);
-    std::vector<torch::Tensor> params = model.ptr()->parameters();
-    pb::dist::DistributedDataParallel ddp(params, group.group, {job["bucket_bytes"].get<int64_t>(), sync == kOverlapped});
-    ddp.broadcast_parameters();
-    torch::optim::SGD optimizer(params, pb::source_optimizer_options(kind));
-    double comm_wait = 0, loss_value = 0;
-    int64_t global_samples = 0;
-    pb::Timer timer(device);
-    for (int64_t step = 0; step < kWarmupSteps + steps; ++step) {
-      if (step == kWarmupSteps) {  // everyone starts the clock together
-        group.group->barrier()->wait();
-        timer.restart();
-        comm_wait = 0;
+  // Declared outside the try below: a failed collective (a lost peer, a timeout) exits from its
+  // catch without unwinding through the wrapper, which would wait on the collectives again.
+  std::optional<pb::dist::DistributedDataParallel> ddp;
+  try {
+    if (job["kind"] == "allreduce") {
+      const int64_t bytes = job["bytes"];
+      const int64_t iterations = job["iterations"];
+      std::vector<torch::Tensor> tensors{
+          torch::ones({std::max<int64_t>(1, bytes / 4)}, torch::TensorOptions().device(device))};
+      group.group->allreduce(tensors)->wait();  // warm-up (connections, buffers) and the correctness check
+      const double expected = static_cast<double>(env.world_size);  // every rank contributed ones
+      result["error"] = std::abs(tensors[0][-1].item<double>() - expected) / expected;
+      group.group->barrier()->wait();
+      pb::Timer timer(device);
+      for (int64_t i = 0; i < iterations; ++i) group.group->allreduce(tensors)->wait();
+      pb::synchronize(device);
+      result["seconds"] = timer.seconds();  // (the values grow to inf from here on: same bytes, same work)
+    } else {
+      const pb::ModelKind kind = pb::parse_model_kind(job["model"]);
+      const int64_t steps = job["steps"], sync = job["sync"], batch = job["batch"];
+      const int64_t samples = kind == pb::ModelKind::kCnn ? kCnnSamples : kSmallModelSamples;
+      pb::TensorData data = pb::make_synthetic_split(kind, samples, 1, 0).train;
+      data.inputs = data.inputs.to(device);
+      data.targets = data.targets.to(device);
+      const pb::dist::ShardPlan plan(samples, batch * env.world_size, env.world_size, 0);
+      torch::manual_seed(static_cast<uint64_t>(env.rank));  // different on purpose: broadcast fixes it
+      torch::nn::AnyModule model = pb::make_model(kind);
+      model.ptr()->to(device);
+      std::vector<torch::Tensor> params = model.ptr()->parameters();
+      ddp.emplace(params, group.group, pb::dist::DdpOptions{job["bucket_bytes"].get<int64_t>(), sync == kOverlapped});
+      ddp->broadcast_parameters();
+      torch::optim::SGD optimizer(params, pb::source_optimizer_options(kind));
+      double comm_wait = 0, loss_value = 0;
+      int64_t global_samples = 0;
+      pb::Timer timer(device);
+      // Where each step's time goes on this rank: the batch (indices, rows), forward with the
+      // loss, backward (which launches the overlapped buckets), the wait for the all-reduce, the
+      // optimizer (zero_grad, step). Laps read the clock; on a GPU they wait only with phase_sync.
+      const bool phase_sync = job.value("phase_sync", false);
+      pb::PhaseClock clock(device, phase_sync);
+      for (int64_t step = 0; step < kWarmupSteps + steps; ++step) {
+        if (step == kWarmupSteps) {  // everyone starts the clock together
+          group.group->barrier()->wait();
+          timer.restart();
+          comm_wait = 0;
+          clock = pb::PhaseClock(device, phase_sync);
+        }
+        const int64_t s = step % plan.steps_per_epoch();
+        if (step >= kWarmupSteps) global_samples += plan.global_batch_size(s);
+        const std::vector<int64_t> mine = plan.local_indices(step / plan.steps_per_epoch(), s, env.rank);
+        torch::Tensor index = torch::tensor(mine, torch::kLong).to(device);
+        torch::Tensor input = data.inputs.index_select(0, index);
+        torch::Tensor target = data.targets.index_select(0, index);
+        clock.lap(pb::Phase::kLoad);
+        optimizer.zero_grad();
+        clock.lap(pb::Phase::kOptimizer);
+        torch::Tensor output = model.forward(input);
+        torch::Tensor loss = sync == kNoSync ? pb::compute_loss(kind, output, target)
+                                             : pb::dist::scaled_loss(kind, output, target, plan.global_batch_size(s));
+        clock.lap(pb::Phase::kForward);
+        loss.backward();
+        clock.lap(pb::Phase::kBackward);
+        if (sync != kNoSync) {
+          ddp->finish_gradient_sync();
+          comm_wait += ddp->last_wait_seconds();
+          clock.lap(pb::Phase::kAllReduce);
+        }
+        optimizer.step();
+        if (step + 1 == kWarmupSteps + steps) loss_value = loss.item<double>();
+        clock.lap(pb::Phase::kOptimizer);
       }
-      const int64_t s = step % plan.steps_per_epoch();
-      if (step >= kWarmupSteps) global_samples += plan.global_batch_size(s);
-      const std::vector<int64_t> mine = plan.local_indices(step / plan.steps_per_epoch(), s, env.rank);
-      torch::Tensor index = torch::tensor(mine, torch::kLong).to(device);
-      optimizer.zero_grad();
-      torch::Tensor output = model.forward(data.inputs.index_select(0, index));
-      torch::Tensor target = data.targets.index_select(0, index);
-      torch::Tensor loss = sync == kNoSync ? pb::compute_loss(kind, output, target)
-                                           : pb::dist::scaled_loss(kind, output, target, plan.global_batch_size(s));
-      loss.backward();
-      if (sync != kNoSync) {
-        ddp.finish_gradient_sync();
-        comm_wait += ddp.last_wait_seconds();
+      group.group->barrier()->wait();
+      const double seconds = timer.seconds();
+      // Correctness: with gradients synchronised every rank must hold rank 0's parameters exactly.
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> flat{torch::cat([&] {
+        std::vector<torch::Tensor> parts;
+        for (const auto& p : params) parts.push_back(p.reshape({-1}));
+        return parts;
+      }())};
+      torch::Tensor mine_flat = flat[0].clone();
+      group.group->broadcast(flat)->wait();
+      std::vector<torch::Tensor> spread{(mine_flat - flat[0]).abs().max().reshape({1})};
+      c10d::AllreduceOptions max;
+      max.reduceOp = c10d::ReduceOp::MAX;
+      group.group->allreduce(spread, max)->wait();
+      result["seconds"] = seconds;
+      result["samples"] = global_samples;
+      result["comm_wait_seconds"] = comm_wait;
+      if (device.is_cpu() || phase_sync) {
+        for (pb::Phase p : kStepPhases) result["phase_seconds"][pb::phase_name(p)] = clock.times()[p];
       }
-      optimizer.step();
-      if (step + 1 == kWarmupSteps + steps) loss_value = loss.item<double>();
+      result["final_loss"] = sync == kNoSync ? loss_value : loss_value * static_cast<double>(env.world_size);
+      result["param_spread"] = spread[0].item<double>();
     }
     group.group->barrier()->wait();
-    const double seconds = timer.seconds();
-    // Correctness: with gradients synchronised every rank must hold rank 0's parameters exactly.
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> flat{torch::cat([&] {
-      std::vector<torch::Tensor> parts;
-      for (const auto& p : params) parts.push_back(p.reshape({-1}));
-      return parts;
-    }())};
-    torch::Tensor mine_flat = flat[0].clone();
-    group.group->broadcast(flat)->wait();
-    std::vector<torch::Tensor> spread{(mine_flat - flat[0]).abs().max().reshape({1})};
-    c10d::AllreduceOptions max;
-    max.reduceOp = c10d::ReduceOp::MAX;
-    group.group->allreduce(spread, max)->wait();
-    result["seconds"] = seconds;
-    result["samples"] = global_samples;
-    result["comm_wait_seconds"] = comm_wait;
-    result["final_loss"] = sync == kNoSync ? loss_value : loss_value * static_cast<double>(env.world_size);
-    result["param_spread"] = spread[0].item<double>();
+  } catch (const std::exception& error) {
+    pb::dist::exit_on_collective_failure("bench_ddp", group, error);
   }
-  group.group->barrier()->wait();
   if (env.rank == 0) pb::write_file_atomic(result_path, result.dump());
   return 0;
 }
@@ -211,7 +244,7 @@ void train(benchmark::State& state, const std::string& device, const std::string
   const int64_t steps = model == "cnn" ? settings().cnn_steps : settings().small_steps;
   nlohmann::json job = {{"kind", "train"}, {"device", device}, {"model", model}, {"threads", threads},
                         {"sync", sync}, {"bucket_bytes", bucket_kib * 1024}, {"steps", steps},
-                        {"batch", settings().batch}};
+                        {"batch", settings().batch}, {"phase_sync", settings().phase_sync}};
   nlohmann::json result;
   if (!run_launches(state, device, ranks, job, 1, &result)) return;
   if (result["param_spread"].get<double>() != 0 && sync != kNoSync) {
@@ -226,6 +259,13 @@ void train(benchmark::State& state, const std::string& device, const std::string
   state.counters["comm_wait_ms"] = result["comm_wait_seconds"].get<double>() / static_cast<double>(steps) * 1e3;
   state.counters["final_loss"] = result["final_loss"].get<double>();
   state.counters["param_spread"] = result["param_spread"].get<double>();
+  // Rank 0's phases, seconds per step (plain values, not rates); absent on GPUs without --phase-sync.
+  if (result.contains("phase_seconds")) {
+    for (pb::Phase p : kStepPhases) {
+      state.counters[std::string("phase_") + pb::phase_name(p) + "_s"] =
+          result["phase_seconds"].value(pb::phase_name(p), 0.0) / static_cast<double>(steps);
+    }
+  }
   if (ranks == 1 && sync == kNoSync) one_rank_rate()[key] = samples / seconds;
   if (one_rank_rate().count(key)) {
     state.counters["scaling_efficiency"] = samples / seconds / (static_cast<double>(ranks) * one_rank_rate()[key]);
@@ -323,7 +363,7 @@ int main(int argc, char** argv) {
       return run_rank_job(nlohmann::json::parse(job), std::getenv("PB_RANK_RESULT"));
     } catch (const std::exception& error) {
       const std::string what = error.what();
-      std::cerr << "bench_ddp rank: " << what.substr(0, what.find('\n')) << std::endl;
+      std::cerr << "bench_ddp: error: " << what.substr(0, what.find('\n')) << std::endl;
       return 1;
     }
   }
@@ -341,6 +381,8 @@ int main(int argc, char** argv) {
         .option("batch-per-rank", &s.batch, "samples per rank per step", 1, 65536)
         .option("steps", &s.small_steps, "timed steps for linear and mlp", 1, 10'000'000)
         .option("cnn-steps", &s.cnn_steps, "timed steps for cnn", 1, 1'000'000)
+        .flag("phase-sync", &s.phase_sync,
+              "on GPUs, wait for the device at every phase boundary to record phase_*_s counters (slows the step)")
         .validate([&s] {
           s.ranks_given = s.ranks != std::vector<int64_t>{1, 2, 4};
           pb::bench::check_models(s.models);

@@ -11,25 +11,27 @@ source "$(dirname "${BASH_SOURCE[0]}")/../common/setup.sh"
 machine=${PB_MACHINE:-$(hostname -s)-$(nproc)core}
 out_dir="$PB_ROOT/results/$machine"
 mkdir -p "$out_dir"
-bench_flags=(--benchmark_repetitions="${PB_REPETITIONS:-3}" --benchmark_min_time="${PB_MIN_TIME:-0.2}")
+repetitions=${PB_REPETITIONS:-3}
+min_time=${PB_MIN_TIME:-0.2}
 
-# The default suite: one line per family binary and its report name.
-# Each DDP point starts its ranks as new processes, so two repetitions keep the job short.
+# The default suite: one line per family binary, its report name, repetitions and minimum time
+# per repetition (each flag is passed once).
 suites=(
-  "bench_cpu_training cpu_training"
+  "bench_cpu_training cpu_training $repetitions $min_time"
   # Family 2: its CPU rows (the reference for the GPU rows) are kept to batches 64 and 256 by default.
-  "bench_gpu_training gpu_training"
+  "bench_gpu_training gpu_training $repetitions $min_time"
   # A CPU step of the CNN at batch 256 takes ~0.3 s: a second per repetition, not one noisy step.
-  "bench_data_parallel data_parallel --benchmark_min_time=${PB_DP_MIN_TIME:-1}"
-  "bench_ddp ddp_training --benchmark_repetitions=${PB_DDP_REPETITIONS:-2}"
+  "bench_data_parallel data_parallel $repetitions ${PB_DP_MIN_TIME:-1}"
+  # Each DDP point starts its ranks as new processes, so two repetitions keep the job short.
+  "bench_ddp ddp_training ${PB_DDP_REPETITIONS:-2} $min_time"
 )
 status=0
 for entry in "${suites[@]}"; do
-  read -r binary report extra <<<"$entry"
+  read -r binary report reps seconds <<<"$entry"
   echo
   echo "######## $binary -> results/$machine/$report.json"
-  # shellcheck disable=SC2086 # $extra holds flags that override the defaults before it
-  if "$PB_BUILD/benchmarks/$binary" --out "$out_dir/$report.json" "${bench_flags[@]}" $extra; then
+  if "$PB_BUILD/benchmarks/$binary" --out "$out_dir/$report.json" --benchmark_repetitions="$reps" \
+    --benchmark_min_time="$seconds"; then
     # The readable report beside the JSON: environment, best settings, SVG charts.
     "$PB_BUILD/benchmarks/pb_report" "$out_dir/$report.json" || status=$?
   else

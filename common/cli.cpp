@@ -1,28 +1,52 @@
 // Command-line parsing with bounds checks and stable one-line errors.
 #include "common/cli.h"
 
+#include <c10/util/Exception.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <sstream>
 
 namespace pb {
 namespace {
 
+// Every program parses its command line here, so this file is in every binary: the place for the
+// last-resort handler of an exception nobody caught (an allocation that fails, a lost Gloo peer
+// in a library thread). It prints "<program>: error: <first line>" instead of libtorch's
+// 30-frame backtrace and an abort, and exits 1.
+[[noreturn]] void report_uncaught_exception() {
+  std::string message = "terminated without an exception";
+  if (const std::exception_ptr error = std::current_exception()) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    } catch (const std::exception& e) {
+      message = e.what();
+    } catch (...) {
+      message = "an exception of unknown type";
+    }
+  }
+  message = message.substr(0, message.find('\n'));
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s: error: %s\n", program_invocation_short_name, message.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+const bool kTerminateHandlerInstalled = (std::set_terminate(report_uncaught_exception), true);
+
 int64_t parse_int(const std::string& name, const std::string& text, int64_t min, int64_t max) {
-  int64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec == std::errc::invalid_argument || ptr != end) {
-    throw CliError("--" + name + " expects an integer, got '" + text + "'");
+  try {
+    return parse_integer("--" + name, text, min, max);
+  } catch (const Error& error) {
+    throw CliError(error.what());
   }
-  if (ec == std::errc::result_out_of_range || value < min || value > max) {
-    throw CliError("--" + name + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                   ", got " + text);
-  }
-  return value;
 }
 
 std::vector<std::string> split_commas(const std::string& name, const std::string& text) {
@@ -184,11 +208,6 @@ std::string Cli::usage() const {
   }
   out << "  --help                    show this help and exit\n";
   return out.str();
-}
-
-void fail_usage(const std::string& program, const std::string& message) {
-  std::cerr << program << ": error: " << message << std::endl;
-  std::exit(2);
 }
 
 void parse_or_exit(Cli& cli, int argc, char** argv) {

@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+
 namespace pb {
 
 // A bad command line. what() is one line, stable, and tested verbatim.
-struct CliError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct CliError : Error {
+  using Error::Error;
 };
 
 // Declares options bound to variables (their current values are the defaults shown by --help),
@@ -68,8 +70,6 @@ class Cli {
 // "<program>: error: <message>" to stderr and exits 2.
 void parse_or_exit(Cli& cli, int argc, char** argv);
 
-// "<program>: error: <message>" on stderr, then exit(2). For errors found after parsing
-// (an unusable device, an unwritable output path), so they read like command-line errors.
-[[noreturn]] void fail_usage(const std::string& program, const std::string& message);
+// fail_usage and or_exit, for errors found after parsing, are in common/error.h.
 
 }  // namespace pb

@@ -25,11 +25,18 @@ struct DataSplit {
   TensorData val;
 };
 
-// Data that the model of `kind` can learn, unlike the source 000's random labels: a fixed random
-// "teacher" (a linear map for linear/mlp, one image template per class for cnn) labels random
-// inputs. Deterministic by seed. `train_size + val_size` samples are drawn once and cut in two,
-// so the validation split never shares a sample with the training split.
+// Data that the model of `kind` can learn, unlike the source 000's random labels. Deterministic by
+// seed (same seed, bit-identical tensors).
+//  - linear, mlp: 10 standard normal features, labelled by a fixed random linear "teacher":
+//    label = argmax(x * W), W a 10x2 Gaussian draw.
+//  - cnn: 3x32x32 images of 10 classes; each class has a fixed random low-frequency colour pattern
+//    (a 3x4x4 Gaussian draw upsampled bilinearly to 32x32, standard deviation 2), and an image is
+//    its class's pattern plus unit Gaussian noise on every pixel. Labels are uniform over classes.
+// `train_size + val_size` samples are drawn once and cut in two, so the validation split never
+// shares a sample with the training split.
 // Targets: int64 labels for linear and cnn, float one-hot rows for the MSE-trained mlp.
+// benchmarks/peer_python/pb_common.py repeats these draws op for op, so that the Python peer
+// trains on bit-identical data: change the two together.
 DataSplit make_synthetic_split(ModelKind kind, int64_t train_size, int64_t val_size, uint64_t seed);
 
 // The source 000's data, kept to show its error: random features with random labels. There is

@@ -13,13 +13,15 @@
 
 #include <torch/torch.h>
 
+#include "common/error.h"
+
 namespace pb {
 
 // More replicas than this is a typo, not a configuration (and a thread each).
 constexpr int64_t kMaxReplicas = 64;
 
-struct DataParallelError : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
+struct DataParallelError : Error {
+  using Error::Error;
 };
 
 struct ReplicaOptions {
@@ -68,7 +70,6 @@ class ReplicatedDataParallel {
 
   torch::nn::AnyModule& master() { return master_; }
   int64_t replica_count() const { return static_cast<int64_t>(options_.devices.size()); }
-  const ReplicaOptions& options() const { return options_; }
   // Intra-op threads each replica thread reported at start-up (tests check the setting took).
   std::vector<int64_t> replica_thread_counts() const;
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "common/cli.h"
+#include "common/error.h"
 
 namespace pb {
 
@@ -41,11 +41,7 @@ torch::Device parse_device(const std::string& spec) {
 }
 
 torch::Device parse_device_or_exit(const std::string& program, const std::string& spec) {
-  try {
-    return parse_device(spec);
-  } catch (const DeviceError& error) {
-    fail_usage(program, error.what());
-  }
+  return or_exit(program, [&] { return parse_device(spec); });
 }
 
 }  // namespace pb

@@ -6,10 +6,12 @@
 
 #include <torch/torch.h>
 
+#include "common/error.h"
+
 namespace pb {
 
-struct DeviceError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct DeviceError : Error {
+  using Error::Error;
 };
 
 // Why CUDA cannot be used in this process, or "" when it can.

@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "common/cli.h"
+#include "common/error.h"
 
 namespace pb {
 
@@ -20,15 +20,11 @@ ModelKind parse_model_kind(const std::string& name) {
   for (ModelKind kind : all_model_kinds()) {
     if (model_name(kind) == name) return kind;
   }
-  throw std::invalid_argument("unknown model '" + name + "' (expected linear, mlp or cnn)");
+  throw Error("unknown model '" + name + "' (expected linear, mlp or cnn)");
 }
 
 ModelKind parse_model_kind_or_exit(const std::string& program, const std::string& name) {
-  try {
-    return parse_model_kind(name);
-  } catch (const std::invalid_argument& error) {
-    fail_usage(program, error.what());
-  }
+  return or_exit(program, [&] { return parse_model_kind(name); });
 }
 
 std::vector<ModelKind> all_model_kinds() { return {ModelKind::kLinear, ModelKind::kMlp, ModelKind::kCnn}; }

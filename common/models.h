@@ -6,14 +6,16 @@
 
 #include <torch/torch.h>
 
+#include "common/error.h"
+
 namespace pb {
 
-// Which source workflow a model comes from. The numbers match the seed posts 000, 001, 002.
+// Which source workflow a model comes from. The numbers match the source posts 000, 001, 002.
 enum class ModelKind { kLinear, kMlp, kCnn };
 
 // "linear", "mlp", "cnn".
 std::string model_name(ModelKind kind);
-// Parses "linear" | "mlp" | "cnn"; throws std::invalid_argument with a one-line message otherwise.
+// Parses "linear" | "mlp" | "cnn"; throws pb::Error with a one-line message otherwise.
 ModelKind parse_model_kind(const std::string& name);
 std::vector<ModelKind> all_model_kinds();
 // For a program's --model flag: parse_model_kind, or "<program>: error: <message>" and exit 2.

@@ -10,8 +10,9 @@ set -euo pipefail
 
 PB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PB_BUILD=${PB_BUILD_DIR:-$PB_ROOT/build}
-# The issue's list, plus make: installs skip recommended packages (python3-torch's pull in a
-# desktop stack), and build-essential, which brings make, is only recommended by libtorch-dev.
+# The packages the README's "Two commands" section lists. make is among them because installs skip
+# recommended packages (python3-torch's pull in a desktop stack), and build-essential, which brings
+# make, is only recommended by libtorch-dev.
 PB_PACKAGES=(libtorch-dev libgloo-dev libopenblas0-openmp libbenchmark-dev libgtest-dev nlohmann-json3-dev
              python3-torch cmake g++ make)
 

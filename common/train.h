@@ -8,6 +8,7 @@
 
 #include "common/data.h"
 #include "common/models.h"
+#include "common/timer.h"
 
 namespace pb {
 
@@ -18,6 +19,11 @@ struct EpochResult {
   int64_t samples = 0;      // samples trained on in this epoch
   double mean_loss = 0;     // mean of the batch losses, weighted by batch size
   bool complete = false;    // every training sample seen exactly once (none lost, none duplicated)
+  // Where the epoch's wall time went, from steady_clock laps on the training thread: load (the
+  // loader's next batch, gathered here or waited for; the end-of-epoch check), forward (with the
+  // loss), backward, optimizer (zero_grad, step, the loss bookkeeping). Together they are the whole
+  // epoch; the other phases are 0.
+  PhaseTimes phases;
 };
 
 struct EvalResult {
@@ -25,7 +31,8 @@ struct EvalResult {
   double accuracy = 0;  // fraction in [0, 1]
 };
 
-// Loss and accuracy of `model` on `data`, without gradients, in batches of `batch_size`.
+// Loss and accuracy of `model` on `data`, without gradients, in batches of `batch_size`, in eval
+// mode; the model's modules get back the train/eval mode each had before.
 EvalResult evaluate(torch::nn::AnyModule& model, ModelKind kind, const TensorData& data, int64_t batch_size = 256);
 
 class Trainer {
@@ -35,7 +42,6 @@ class Trainer {
   // One pass over the training data through the DataLoader.
   EpochResult run_epoch();
   torch::nn::AnyModule& model() { return model_; }
-  ModelKind kind() const { return kind_; }
 
  private:
   ModelKind kind_;

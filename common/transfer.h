@@ -11,14 +11,15 @@
 
 #include <torch/torch.h>
 
+#include "common/error.h"
 #include "common/data.h"
 #include "common/models.h"
 
 namespace pb {
 
 // Something a transfer or graph helper cannot do here. what() is one line and stable.
-struct TransferError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct TransferError : Error {
+  using Error::Error;
 };
 
 // How the training loop gets each batch onto the device:

@@ -1,9 +1,10 @@
 // ddp_check: trains with pb::dist::DistributedDataParallel on N ranks and checks the result against
 // single-process training on the same global batches. Run by the distributed tests in
 // CMakeLists.txt; also the failure cases (a rank that dies, a bad environment).
+#include <csignal>
+
 #include <chrono>
 #include <cmath>
-#include <thread>
 #include <iostream>
 
 #include "common/cli.h"
@@ -30,7 +31,8 @@ double max_difference(const std::vector<torch::Tensor>& a, const std::vector<tor
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t nproc = 0, samples = 103, global_batch = 32, steps = 6, bucket_bytes = 256, fail_rank = -1, seed = 0;
+  int64_t nproc = 0, samples = 103, global_batch = 32, steps = 6, bucket_bytes = 256, fail_rank = -1, fail_step = -1,
+          seed = 0;
   double timeout_s = 30, stop_timeout_s = 5;
   std::string model_name = "linear", zero = "default";
   bool no_overlap = false, fail_early = false;
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
       .option("zero", &zero, "how gradients are zeroed: default (this libtorch's zero_grad()), none, in-place")
       .option("fail-rank", &fail_rank, "this rank exits with code 3 after connecting (tests the launcher)", -1, 64)
       .flag("fail-early", &fail_early, "the --fail-rank fails before the rendezvous: the others wait for it")
+      .option("fail-step", &fail_step, "the --fail-rank is killed (SIGKILL) at this training step: a peer lost mid-run",
+              -1, 100'000)
       .option("timeout", &timeout_s, "rendezvous and collective timeout, seconds", 0.1, 3600)
       .option("stop-timeout", &stop_timeout_s, "launcher: seconds the other ranks get after one fails", 0, 3600)
       .option("seed", &seed, "data and weight seed", 0, INT64_MAX);
@@ -55,15 +59,15 @@ int main(int argc, char** argv) {
   }
   if (auto code = pb::dist::launch_if_requested(argc, argv, nproc, stop_timeout_s)) return *code;
 
-  if (fail_early && std::getenv("RANK") != nullptr && std::atoll(std::getenv("RANK")) == fail_rank) {
+  if (fail_early && std::getenv("RANK") != nullptr &&
+      pb::or_exit(cli.program(), [] { return pb::parse_integer("RANK", std::getenv("RANK"), 0, 4095); }) == fail_rank) {
     std::cout << "rank " << fail_rank << " failing before the rendezvous" << std::endl;
     return 3;
   }
   pb::dist::DistEnv env;
   const pb::dist::Group group = pb::dist::connect_or_exit(
       cli.program(), torch::kCPU, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)), &env);
-  try {
-  if (env.rank == fail_rank) {
+  if (env.rank == fail_rank && fail_step < 0) {
     std::cout << "rank " << env.rank << " failing on purpose" << std::endl;
     return 3;
   }
@@ -77,6 +81,10 @@ int main(int argc, char** argv) {
   torch::nn::AnyModule model = pb::make_model(kind);
   std::vector<torch::Tensor> params = model.ptr()->parameters();
   pb::dist::DistributedDataParallel ddp(params, group.group, {bucket_bytes, !no_overlap});
+  // From here on every collective can fail (a peer died or timed out). The catch below is inside
+  // the wrapper's scope: it exits without unwinding through DDP and the group, which would wait on
+  // collectives that failed or are still stuck.
+  try {
   ddp.broadcast_parameters();
   torch::optim::SGD optimizer(params, lr);
   int64_t local_samples = 0;
@@ -84,6 +92,10 @@ int main(int argc, char** argv) {
   for (int64_t step = 0; step < steps; ++step) {
     const int64_t epoch = step / plan.steps_per_epoch(), s = step % plan.steps_per_epoch();
     const std::vector<int64_t> mine = plan.local_indices(epoch, s, env.rank);
+    if (env.rank == fail_rank && step == fail_step) {
+      std::cout << "rank " << env.rank << " killing itself at step " << step << std::endl;
+      std::raise(SIGKILL);  // as kill -9 would: no exit handler runs, the kernel closes its sockets
+    }
     // libtorch 1.13's zero_grad() zeroes in place; 2.x's sets gradients to none by default, so
     // backward allocates new ones and DDP must point them back at their buckets.
     if (zero == "default") {
@@ -128,12 +140,7 @@ int main(int argc, char** argv) {
             << (bucket_views ? "stayed bucket views" : "LEFT their buckets") << " (zero: " << zero << ")" << std::endl;
   group.group->barrier()->wait();
   return difference < kTolerance && bucket_views ? 0 : 1;
-  } catch (const std::exception& error) {  // a peer died or timed out: one line, not an abort
-    const std::string what = error.what();
-    std::cerr << "ddp_check: rank " << env.rank << ": " << what.substr(0, what.find('\n')) << std::endl;
-    // The launcher names the first rank it sees exit. A rank that only lost its peer waits a
-    // moment, so that on a loaded machine the rank that caused the failure is still seen first.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return 1;
+  } catch (const std::exception& error) {
+    pb::dist::exit_on_collective_failure(cli.program(), group, error);
   }
 }

@@ -183,7 +183,8 @@ size_t count(const std::string& text, const std::string& what) {
 TEST(Svg, WellFormedWithTheExpectedSeriesAndPoints) {
   pa::Chart chart{"a <b> & \"c\"", "workers", "samples/s", false,
                   {{"one", {{0, 1}, {1, 2}, {2, 4}}, false}, {"two", {{0, 1}, {1, std::nan("")}, {2, 3}}, false},
-                   {"ideal", {{0, 1}, {2, 3}}, true}}};
+                   {"ideal", {{0, 1}, {2, 3}}, true}},
+                  {}, {}};  // no parts, no bars: a line chart
   const std::string svg = pa::render_svg(chart);
   EXPECT_EQ(xml_problem(svg), "") << svg;
   EXPECT_EQ(count(svg, "<polyline class=\"series\""), 2u);
@@ -192,7 +193,7 @@ TEST(Svg, WellFormedWithTheExpectedSeriesAndPoints) {
   EXPECT_NE(svg.find("a &lt;b&gt; &amp; &quot;c&quot;"), std::string::npos);
   EXPECT_NE(svg.find(">workers</text>"), std::string::npos);
   EXPECT_NE(svg.find(">samples/s</text>"), std::string::npos);
-  pa::Chart empty{"nothing", "x", "y", false, {{"s", {}, false}}};
+  pa::Chart empty{"nothing", "x", "y", false, {{"s", {}, false}}, {}, {}};
   try {
     pa::render_svg(empty);
     FAIL();
@@ -228,6 +229,102 @@ TEST(Svg, ChartsAndBestSettingsFromACpuTrainingReport) {
             std::string::npos)
       << best[1];
   EXPECT_NE(pa::render_report_markdown(r, charts).find("](cpu_training_workers_linear_load_us-50.svg)"), std::string::npos);
+}
+
+// A stacked-bar chart: one <g class="bar"> per setting, one <rect class="segment"> per part in
+// each, the parts in the legend, values in the segments' titles; a bar with the wrong number of
+// values is an error, not a misdrawn chart.
+TEST(Svg, StackedBarsHaveOneBarPerSettingAndOneSegmentPerPart) {
+  pa::Chart chart;
+  chart.title = "phases <of> & a step";
+  chart.x_label = "setting";
+  chart.y_label = "ms per step";
+  chart.parts = {"load", "forward", "backward", "optimizer"};
+  chart.bars = {{"workers 0", {1, 2, 3, 4}}, {"workers 2", {0, 2, 3, 4}}, {"workers 4 & nice", {std::nan(""), 1, 1, -1}}};
+  const std::string svg = pa::render_svg(chart);
+  EXPECT_EQ(xml_problem(svg), "") << svg;
+  EXPECT_EQ(count(svg, "<g class=\"bar\""), 3u);
+  EXPECT_EQ(count(svg, "<rect class=\"segment\""), 12u);
+  for (const std::string& part : chart.parts) EXPECT_EQ(count(svg, "data-part=\"" + part + "\""), 3u) << part;
+  EXPECT_EQ(count(svg, "<polyline"), 0u);
+  EXPECT_NE(svg.find("data-name=\"workers 4 &amp; nice\""), std::string::npos);
+  EXPECT_NE(svg.find("workers 0: backward 3 ms per step (30.0%)"), std::string::npos);
+  EXPECT_NE(svg.find("phases &lt;of&gt; &amp; a step"), std::string::npos);
+  EXPECT_NE(svg.find(">optimizer</text>"), std::string::npos);  // the legend
+  chart.bars.push_back({"short", {1, 2}});
+  try {
+    pa::render_svg(chart);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "chart 'phases <of> & a step': bar 'short' has 2 values for 4 parts");
+  }
+}
+
+// Rows with phase counters get stacked bars: family 1, one chart per model and loading cost, one
+// bar per workers/threads/loader setting, one segment per phase; rows without them get none.
+TEST(Svg, PhaseChartsFromACpuTrainingReport) {
+  json runs = json::array();
+  size_t at_load_0 = 0;
+  for (int load : {0, 50})
+    for (int threads : {1, 2})
+      for (int workers : {0, 2}) {
+        const std::string name = "cpu_training/linear/workers:" + std::to_string(workers) + "/threads:" +
+                                 std::to_string(threads) + "/load_us:" + std::to_string(load) +
+                                 "/prefetch:0/ordered:1/nice:0/real_time";
+        json r = run(name, 1000.0);
+        r["phase_load_s"] = load ? 0.004 : 0.0001;
+        r["phase_forward_s"] = 0.0002;
+        r["phase_backward_s"] = 0.0003;
+        r["phase_optimizer_s"] = 0.0001;
+        r["once_model_s"] = 0.5;  // once per point: not a phase of the epoch
+        runs.push_back(r);
+        at_load_0 += load == 0;
+      }
+  runs.push_back(run("cpu_training/mlp/workers:0/threads:1/load_us:0/prefetch:0/ordered:1/nice:0/real_time", 10));
+  const pa::Report r = pa::parse_report(report(runs), "cpu_training.json");
+  std::vector<pa::ChartFile> bars;
+  for (const pa::ChartFile& c : pa::build_charts(r, "cpu_training")) {
+    if (!c.chart.bars.empty()) bars.push_back(c);
+  }
+  ASSERT_EQ(bars.size(), 2u);  // linear at load 0 and at load 50; none for mlp
+  EXPECT_EQ(bars[0].file_name, "cpu_training_phases_linear_load_us-0.svg");
+  EXPECT_EQ(bars[1].file_name, "cpu_training_phases_linear_load_us-50.svg");
+  EXPECT_EQ(bars[0].chart.title, "cpu_training linear, load_us 0: time per epoch by phase (prefetch 0, ordered 1, nice 0)");
+  EXPECT_EQ(bars[0].chart.parts, (std::vector<std::string>{"load", "forward", "backward", "optimizer"}));
+  ASSERT_EQ(bars[0].chart.bars.size(), at_load_0);
+  EXPECT_EQ(bars[0].chart.bars[1].name, "workers 2, threads 1");
+  EXPECT_DOUBLE_EQ(bars[1].chart.bars[0].values[0], 4.0);  // milliseconds
+  const std::string svg = pa::render_svg(bars[1].chart);
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_EQ(count(svg, "<g class=\"bar\""), 4u);
+  EXPECT_EQ(count(svg, "<rect class=\"segment\""), 16u);
+  const std::string markdown = pa::render_report_markdown(r, pa::build_charts(r, "cpu_training"));
+  EXPECT_NE(markdown.find("](cpu_training_phases_linear_load_us-50.svg)"), std::string::npos);
+  EXPECT_NE(markdown.find("## Where the time goes"), std::string::npos);
+  EXPECT_NE(markdown.find("| workers 0, threads 1 | 4.6 | 87.0% | 4.3% | 6.5% | 2.2% |"), std::string::npos) << markdown;
+}
+
+// Families 3 and 4: one bar per strategy, with the all-reduce wait as its own segment where rows have it.
+TEST(Svg, PhaseChartsFromADdpReport) {
+  json runs = json::array();
+  for (int sync : {0, 2}) {
+    json r = run("ddp_cpu/cnn/ranks:2/threads:1/sync:" + std::to_string(sync) + "/bucket_kib:1024/manual_time", 100);
+    for (const char* phase : {"load", "forward", "backward", "optimizer"}) r[std::string("phase_") + phase + "_s"] = 0.001;
+    r["phase_allreduce_s"] = sync ? 0.002 : 0.0;
+    runs.push_back(r);
+  }
+  const pa::Report r = pa::parse_report(report(runs), "ddp_training.json");
+  const std::vector<pa::ChartFile> charts = pa::build_charts(r, "ddp_training");
+  ASSERT_FALSE(charts.empty());
+  const pa::ChartFile& bars = charts.back();  // after the line charts
+  EXPECT_EQ(bars.file_name, "ddp_training_ddp_cpu_phases_cnn.svg");
+  EXPECT_EQ(bars.chart.parts, (std::vector<std::string>{"load", "forward", "backward", "allreduce", "optimizer"}));
+  ASSERT_EQ(bars.chart.bars.size(), 2u);
+  EXPECT_EQ(bars.chart.bars[0].name, "sync 0");
+  EXPECT_EQ(bars.chart.y_label, "ms per step");
+  const std::string svg = pa::render_svg(bars.chart);
+  EXPECT_EQ(count(svg, "<g class=\"bar\""), 2u);
+  EXPECT_EQ(count(svg, "<rect class=\"segment\""), 10u);
 }
 
 TEST(Svg, GpuTrainingReportChartsByWordsAndComparesDevices) {

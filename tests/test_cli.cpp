@@ -78,8 +78,8 @@ TEST(Cli, ErrorMessagesAreStable) {
   EXPECT_EQ(error_of({"--wokers", "2"}), "unknown flag '--wokers' (see --help)");
   EXPECT_EQ(error_of({"stray"}), "unexpected argument 'stray' (see --help)");
   EXPECT_EQ(error_of({"--workers"}), "missing value for --workers");
-  EXPECT_EQ(error_of({"--workers", "two"}), "--workers expects an integer, got 'two'");
-  EXPECT_EQ(error_of({"--workers", "3x"}), "--workers expects an integer, got '3x'");
+  EXPECT_EQ(error_of({"--workers", "two"}), "--workers must be an integer, got 'two'");
+  EXPECT_EQ(error_of({"--workers", "3x"}), "--workers must be an integer, got '3x'");
   EXPECT_EQ(error_of({"--workers", "-1"}), "--workers must be between 0 and 64, got -1");
   EXPECT_EQ(error_of({"--workers", "65"}), "--workers must be between 0 and 64, got 65");
   EXPECT_EQ(error_of({"--workers", "99999999999999999999"}),

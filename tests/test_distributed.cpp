@@ -1,5 +1,6 @@
 // Tests for common/distributed: the environment checks, the sampler (no sample lost or duplicated
-// for uneven sizes), and rendezvous errors that must come within the timeout instead of a hang.
+// for uneven sizes), rendezvous errors that must come within the timeout instead of a hang, and the
+// DDP wrapper's hook lifecycle on a Gloo group of one rank (in process, no launcher).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -10,6 +11,10 @@
 #include <chrono>
 #include <map>
 
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include "common/distributed/ddp.h"
 #include "common/distributed/launcher.h"
 #include "common/distributed/process_group.h"
 #include "common/distributed/shard.h"
@@ -132,6 +137,120 @@ TEST(Nccl, ReasonWhenUnavailable) {
   EXPECT_THROW(pb::dist::connect({"127.0.0.1", pb::dist::find_free_port(), 0, 1, 0}, torch::Device(torch::kCUDA, 0),
                                  std::chrono::milliseconds(2000)),
                pb::dist::DistError);
+}
+
+// A Gloo group of one rank, served and joined by this process: the all-reduce of a single rank is
+// the identity, so every gradient after finish_gradient_sync() equals the local one.
+pb::dist::Group solo_group() {
+  return pb::dist::connect({"127.0.0.1", pb::dist::find_free_port(), 0, 1, 0}, torch::kCPU,
+                           std::chrono::milliseconds(5000));
+}
+
+// Two leaf parameters and a loss whose gradients are known: d/dw sum(x w + b) = x^T 1, d/db = rows.
+struct TinyModel {
+  torch::Tensor w = torch::full({3, 2}, 0.5).requires_grad_();
+  torch::Tensor b = torch::zeros({2}).requires_grad_();
+  torch::Tensor x = torch::arange(12, torch::kFloat).reshape({4, 3});
+  std::vector<torch::Tensor> parameters() const { return {w, b}; }
+  torch::Tensor loss() const { return (x.mm(w) + b).sum(); }
+  torch::Tensor w_grad() const { return x.sum(0).unsqueeze(1).expand({3, 2}); }
+  torch::Tensor b_grad() const { return torch::full({2}, 4.0); }
+};
+
+size_t post_hook_count(const torch::Tensor& parameter) {
+  return torch::autograd::impl::grad_accumulator(parameter)->post_hooks().size();
+}
+
+TEST(DdpHooks, DestroyedWrapperLeavesNoHooksBehind) {
+  const pb::dist::Group group = solo_group();
+  TinyModel model;
+  // The accumulators are held weakly by their tensors. Holding them here, as a graph built while
+  // the wrapper lived holds them, keeps the very nodes the wrapper hooked: without removal, their
+  // hooks would call into the destroyed wrapper.
+  const auto w_accumulator = torch::autograd::impl::grad_accumulator(model.w);
+  const auto b_accumulator = torch::autograd::impl::grad_accumulator(model.b);
+  const size_t hooks_before = post_hook_count(model.w);
+  torch::Tensor loss;
+  {
+    pb::dist::DistributedDataParallel ddp(model.parameters(), group.group);
+    ASSERT_EQ(post_hook_count(model.w), hooks_before + 1);
+    loss = model.loss();  // a graph that outlives the wrapper
+  }
+  // ASSERT: the backward below would run a dangling wrapper's hook if this failed.
+  ASSERT_EQ(post_hook_count(model.w), hooks_before);
+  ASSERT_EQ(post_hook_count(model.b), hooks_before);
+  model.w.mutable_grad() = torch::Tensor();
+  model.b.mutable_grad() = torch::Tensor();
+  loss.backward();
+  // Plain local gradients: no hook copied them into a bucket or pointed them back at one.
+  EXPECT_TRUE(torch::equal(model.w.grad(), model.w_grad()));
+  EXPECT_TRUE(torch::equal(model.b.grad(), model.b_grad()));
+  // The model can be wrapped again (as after a failed step) and trains as if never wrapped before.
+  pb::dist::DistributedDataParallel again(model.parameters(), group.group);
+  EXPECT_EQ(post_hook_count(model.w), hooks_before + 1);
+  model.loss().backward();
+  again.finish_gradient_sync();
+  EXPECT_TRUE(again.grads_are_bucket_views());
+  EXPECT_TRUE(torch::equal(model.w.grad(), model.w_grad()));
+}
+
+TEST(DdpHooks, FailedConstructionLeavesNoHooksBehind) {
+  const pb::dist::Group group = solo_group();
+  TinyModel model;
+  const torch::Tensor frozen = torch::zeros({2});  // no grad: the constructor throws on it
+  const auto w_accumulator = torch::autograd::impl::grad_accumulator(model.w);  // kept, as above
+  const size_t hooks_before = post_hook_count(model.w);
+  try {
+    pb::dist::DistributedDataParallel ddp({model.w, frozen}, group.group);
+    FAIL() << "a parameter without grad was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "a parameter does not require grad");
+  }
+  // w was hooked before `frozen` was reached; no destructor runs for a half-built wrapper.
+  EXPECT_EQ(post_hook_count(model.w), hooks_before);
+}
+
+TEST(DdpHooks, SecondBackwardBeforeSyncIsAnError) {
+  const pb::dist::Group group = solo_group();
+  for (const int64_t bucket_bytes : {int64_t{1}, pb::dist::kDefaultBucketBytes}) {  // a bucket per parameter, one bucket
+    TinyModel model;
+    pb::dist::DistributedDataParallel ddp(model.parameters(), group.group, {bucket_bytes, true});
+    model.loss().backward();
+    try {
+      model.loss().backward();
+      ADD_FAILURE() << "a second backward before finish_gradient_sync() was ignored (bucket_bytes " << bucket_bytes << ")";
+    } catch (const pb::dist::DistError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "backward ran again before finish_gradient_sync(): call finish_gradient_sync() after every backward");
+    }
+    // The wrapper stays usable: the interrupted step is synchronized, and the next one is exact.
+    ddp.finish_gradient_sync();
+    for (torch::Tensor& p : model.parameters()) p.mutable_grad().zero_();
+    model.loss().backward();
+    ddp.finish_gradient_sync();
+    EXPECT_TRUE(torch::equal(model.w.grad(), model.w_grad()));
+    EXPECT_TRUE(torch::equal(model.b.grad(), model.b_grad()));
+  }
+}
+
+TEST(DdpHooks, ReplacedGradientsArePointedBackAtTheirBuckets) {
+  const pb::dist::Group group = solo_group();
+  TinyModel model;
+  pb::dist::DistributedDataParallel ddp(model.parameters(), group.group, {1, true});  // a bucket per parameter
+  ASSERT_TRUE(ddp.grads_are_bucket_views());
+  // libtorch 2.x's zero_grad() sets gradients to none; a user may assign a tensor of their own.
+  model.w.mutable_grad() = torch::Tensor();
+  model.b.mutable_grad() = torch::zeros({2});
+  model.loss().backward();
+  ddp.finish_gradient_sync();
+  EXPECT_TRUE(ddp.grads_are_bucket_views());
+  EXPECT_TRUE(torch::equal(model.w.grad(), model.w_grad()));
+  EXPECT_TRUE(torch::equal(model.b.grad(), model.b_grad()));
+  // The next backward accumulates in the buckets again: twice the gradient, still views.
+  model.loss().backward();
+  ddp.finish_gradient_sync();
+  EXPECT_TRUE(ddp.grads_are_bucket_views());
+  EXPECT_TRUE(torch::equal(model.w.grad(), 2 * model.w_grad()));
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ TEST(Models, NamesRoundTripAndUnknownNamesFail) {
   try {
     pb::parse_model_kind("resnet");
     FAIL() << "no exception";
-  } catch (const std::invalid_argument& e) {
+  } catch (const pb::Error& e) {
     EXPECT_STREQ(e.what(), "unknown model 'resnet' (expected linear, mlp or cnn)");
   }
 }

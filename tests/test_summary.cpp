@@ -29,7 +29,19 @@ TEST(Summary, OneRowPerRunWithCounters) {
   const std::string text = out.str();
   EXPECT_NE(text.find("samples_per_s    final_loss"), std::string::npos) << text;  // rate first
   EXPECT_NE(text.find("a/workers:2"), std::string::npos);
-  EXPECT_NE(text.find("GPU cases: skipped, CUDA unavailable: test; the CPU cases ran"), std::string::npos);
+  EXPECT_NE(text.find("GPU cases: skipped, CUDA unavailable: test; 2 other case(s) ran"), std::string::npos) << text;
+}
+
+// When every row was skipped, the summary must not claim that other cases ran.
+TEST(Summary, SaysNothingRanWhenEverythingWasSkipped) {
+  nlohmann::json skipped = run("g/device:cuda", 0);
+  skipped["error_occurred"] = true;
+  skipped["error_message"] = "skipped: needs CUDA";
+  nlohmann::json report = {{"context", {{"cuda_status", "unavailable: test"}}}, {"benchmarks", {skipped}}};
+  std::ostringstream out;
+  pb::bench::print_summary(report, out);
+  EXPECT_NE(out.str().find("GPU cases: skipped, CUDA unavailable: test; nothing else ran"), std::string::npos)
+      << out.str();
 }
 
 TEST(Summary, UsesMediansWhenRepeated) {

@@ -33,6 +33,15 @@ bool any_p_value(const std::vector<Comparison>& comparisons) {
   return false;
 }
 
+// Seconds per unit of a benchmark's `time_unit` (Google Benchmark writes ns, us, ms or s).
+std::optional<double> seconds_per(const std::string& unit) {
+  if (unit == "ns") return 1e-9;
+  if (unit == "us") return 1e-6;
+  if (unit == "ms") return 1e-3;
+  if (unit == "s") return 1.0;
+  return std::nullopt;
+}
+
 }  // namespace
 
 const std::vector<std::string>& environment_keys() {
@@ -69,21 +78,42 @@ Comparison compare_reports(const Report& baseline, const Report& contender, cons
     row.contender = other->value;
     row.baseline_time = base.time;
     row.contender_time = other->time;
-    row.time_unit = base.time_unit == other->time_unit ? base.time_unit : "";
     row.baseline_repetitions = base.values.size();
     row.contender_repetitions = other->values.size();
+    // Times in the baseline's unit: Google Benchmark picks the unit per benchmark, so two runs of
+    // one benchmark may differ (1 s against 500000000 ns is a 2x speed-up, not 0.000x). A failed
+    // run has no unit and no time: the other side's unit stands.
+    std::vector<double> contender_values = other->values;
+    bool units_differ = false;
+    row.time_unit = base.time_unit.empty() ? other->time_unit : base.time_unit;
+    if (!base.time_unit.empty() && !other->time_unit.empty() && base.time_unit != other->time_unit) {
+      const std::optional<double> from = seconds_per(other->time_unit), to = seconds_per(base.time_unit);
+      if (from && to) {
+        const double scale = *from / *to;
+        row.contender_time *= scale;
+        if (other->metric == "real_time") {  // rate counters are per second whatever the unit
+          row.contender *= scale;
+          for (double& v : contender_values) v *= scale;
+        }
+      } else {
+        units_differ = true;
+        row.time_unit = "";  // times shown as written, without a unit that would be wrong for one
+      }
+    }
     if (!base.error.empty() || !other->error.empty()) {
       const std::string& error = base.error.empty() ? other->error : base.error;
       row.note = error.rfind("skipped:", 0) == 0 ? error : "failed: " + error;
     } else if (base.metric != other->metric) {
       row.note = "different metrics (" + base.metric + " vs " + other->metric + ")";
+    } else if (units_differ && base.metric == "real_time") {
+      row.note = "different time units (" + base.time_unit + " vs " + other->time_unit + ")";
     } else if (std::isnan(row.baseline) || std::isnan(row.contender)) {
       row.note = "not a number";
     } else if (row.baseline == 0 || row.contender == 0) {
       row.note = "zero value";
     } else {
       row.ratio = base.higher_is_better ? row.contender / row.baseline : row.baseline / row.contender;
-      row.p_value = mann_whitney_p(base.values, other->values);
+      row.p_value = mann_whitney_p(base.values, contender_values);
       log_sum += std::log(row.ratio);
       ++c.geomean_count;
     }
@@ -212,6 +242,21 @@ std::vector<std::string> rows_below(const std::vector<Comparison>& comparisons, 
     for (const ComparedRow& row : c.rows)
       if (row.note.empty() && row.ratio < threshold) names.push_back(row.name);
   return names;
+}
+
+std::vector<std::string> rows_unevaluated(const std::vector<Comparison>& comparisons) {
+  std::vector<std::string> rows;
+  for (const Comparison& c : comparisons)
+    for (const ComparedRow& row : c.rows)
+      if (!row.note.empty()) rows.push_back(row.name + " (" + row.note + ")");
+  return rows;
+}
+
+std::vector<std::string> rows_missing(const std::vector<Comparison>& comparisons) {
+  std::vector<std::string> rows;
+  for (const Comparison& c : comparisons)
+    for (const std::string& name : c.only_in_baseline) rows.push_back(name + " (not in '" + c.contender_path + "')");
+  return rows;
 }
 
 }  // namespace pb::analysis

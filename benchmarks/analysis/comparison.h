@@ -18,11 +18,13 @@ struct ComparedRow {
   std::string metric;      // samples_per_s, GBps, ... or real_time
   double baseline = 0, contender = 0;
   double baseline_time = 0, contender_time = 0;  // real time per iteration, in time_unit
-  std::string time_unit;
+  std::string time_unit;   // the baseline's: the contender's times (and real_time values) are converted to it
   double ratio = 0;        // contender over baseline as a speed-up: > 1 means the contender is better
   std::optional<double> p_value;  // Mann-Whitney U over repetitions, when both have >= 2
   size_t baseline_repetitions = 0, contender_repetitions = 0;
-  std::string note;        // why the row has no ratio: "zero value", "not a number", "skipped: ...", "failed: ..."
+  // Why the row has no ratio: "zero value", "not a number", "skipped: ...", "failed: ...",
+  // "different metrics (...)", "different time units (...)".
+  std::string note;
 };
 
 struct EnvironmentDifference {
@@ -51,5 +53,11 @@ nlohmann::json render_json(const std::vector<Comparison>& comparisons);
 
 // Names of matched rows whose finite ratio is below `threshold`.
 std::vector<std::string> rows_below(const std::vector<Comparison>& comparisons, double threshold);
+
+// What a gate cannot evaluate, so that it fails instead of passing on it: matched rows without a
+// ratio, as "<name> (<note>)", and baseline benchmarks a contender lacks, as
+// "<name> (not in '<contender path>')". Both in comparison order, then baseline order.
+std::vector<std::string> rows_unevaluated(const std::vector<Comparison>& comparisons);
+std::vector<std::string> rows_missing(const std::vector<Comparison>& comparisons);
 
 }  // namespace pb::analysis

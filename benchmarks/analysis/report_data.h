@@ -9,11 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
+
 namespace pb::analysis {
 
 // A report that cannot be used. what() is one line and names the file.
-struct ReportError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct ReportError : Error {
+  using Error::Error;
 };
 
 struct Entry {

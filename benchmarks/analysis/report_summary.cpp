@@ -12,6 +12,7 @@
 
 #include "benchmarks/harness/peer.h"
 #include "benchmarks/harness/summary.h"
+#include "common/timer.h"
 
 namespace pb::analysis {
 namespace {
@@ -76,7 +77,90 @@ bool is_baseline(const Entry& entry, const Report& report, const std::string& sp
   return true;
 }
 
+std::string phase_counter(const std::string& phase) { return "phase_" + phase + "_s"; }
+
+bool has_phase_counters(const Entry& entry) {
+  for (const std::string& phase : phase_names()) {
+    if (entry.counters.count(phase_counter(phase))) return true;
+  }
+  return false;
+}
+
+// "linear|load_us 0" -> "linear_load_us-0": a chart key as part of a file name.
+std::string file_suffix(std::string key) {
+  std::replace(key.begin(), key.end(), '|', '_');
+  std::replace(key.begin(), key.end(), ' ', '-');
+  key.erase(std::remove(key.begin(), key.end(), ','), key.end());
+  return key;
+}
+
+// One stacked-bar chart of the phases of `entries` (same family, model and split values).
+ChartFile phase_chart(const PhaseChartSpec& spec, const std::string& chart_key, const std::vector<const Entry*>& entries,
+                      const std::string& stem) {
+  std::vector<std::string> parts;
+  for (const std::string& phase : phase_names()) {
+    if (std::any_of(entries.begin(), entries.end(), [&](const Entry* e) { return e->counters.count(phase_counter(phase)) > 0; })) {
+      parts.push_back(phase);
+    }
+  }
+  // The settings that tell the bars apart name them; those all bars share go into the title.
+  std::vector<std::string> keys, varying, shared;
+  for (const Entry* e : entries) {
+    for (const std::string& k : e->arg_order)
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    for (const auto& [k, word] : e->labels)
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  }
+  for (const std::string& k : keys) {
+    if (std::find(spec.split.begin(), spec.split.end(), k) != spec.split.end()) continue;
+    const std::string first = settings_text(*entries.front(), {k});
+    const bool varies = std::any_of(entries.begin(), entries.end(), [&](const Entry* e) { return settings_text(*e, {k}) != first; });
+    (varies ? varying : shared).push_back(k);
+  }
+  if (varying.empty()) std::swap(varying, shared);  // a single bar: named by all its settings
+  ChartFile file;
+  const std::string suffix = file_suffix(chart_key);
+  file.file_name = stem + (stem == spec.family ? "" : "_" + spec.family) + "_phases" + (suffix.empty() ? "" : "_" + suffix) + ".svg";
+  std::string title_split = chart_key;
+  for (size_t bar; (bar = title_split.find('|')) != std::string::npos;) title_split.replace(bar, 1, ", ");
+  const std::string constants = shared.empty() ? "" : settings_text(*entries.front(), shared);
+  file.chart.title = spec.family + (title_split.empty() ? "" : " " + title_split) + ": time per " + spec.per + " by phase" +
+                     (constants.empty() ? "" : " (" + constants + ")");
+  file.chart.x_label = "setting";
+  file.chart.y_label = "ms per " + spec.per;
+  file.chart.parts = parts;
+  for (const Entry* e : entries) {
+    Bar bar{settings_text(*e, varying), {}};
+    if (bar.name.empty()) bar.name = e->name;
+    for (const std::string& phase : parts) {
+      auto it = e->counters.find(phase_counter(phase));
+      bar.values.push_back(it == e->counters.end() ? 0.0 : it->second * 1e3);
+    }
+    file.chart.bars.push_back(std::move(bar));
+  }
+  return file;
+}
+
 }  // namespace
+
+const std::vector<std::string>& phase_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (Phase p : kAllPhases) out.emplace_back(phase_name(p));
+    return out;
+  }();
+  return names;
+}
+
+const std::vector<PhaseChartSpec>& phase_chart_specs() {
+  // Family 1 splits by loading cost: 0 and 50 µs per sample are different workloads, and one bar
+  // per setting (workers, threads, loader) within each. Families 3 and 4: one chart per model.
+  static const std::vector<PhaseChartSpec> specs = {
+      {"cpu_training", {"load_us"}, "epoch"}, {"source_000", {}, "epoch"}, {"dp_cpu", {}, "step"},
+      {"dp_cuda", {}, "step"},                {"ddp_cpu", {}, "step"},     {"ddp_cuda", {}, "step"},
+  };
+  return specs;
+}
 
 const std::vector<ChartSpec>& chart_specs() {
   static const std::vector<ChartSpec> specs = {
@@ -177,7 +261,47 @@ std::vector<ChartFile> build_charts(const Report& report, const std::string& ste
       files.push_back(std::move(file));
     }
   }
+  for (const PhaseChartSpec& spec : phase_chart_specs()) {
+    std::map<std::string, std::vector<const Entry*>> groups;  // chart key -> rows, in report order
+    for (const Entry& entry : report.entries) {
+      if (entry.family != spec.family || !entry.error.empty() || !has_phase_counters(entry)) continue;
+      std::string chart_key = entry.model;
+      for (const std::string& key : spec.split) chart_key += "|" + settings_text(entry, {key});
+      groups[chart_key].push_back(&entry);
+    }
+    for (const auto& [chart_key, entries] : groups) files.push_back(phase_chart(spec, chart_key, entries, stem));
+  }
   return files;
+}
+
+std::vector<std::string> phase_share_lines(const std::vector<ChartFile>& charts) {
+  std::vector<std::string> lines;
+  for (const ChartFile& file : charts) {
+    const Chart& chart = file.chart;
+    if (chart.bars.empty()) continue;
+    if (!lines.empty()) lines.emplace_back("");
+    lines.push_back("### " + chart.title);
+    lines.emplace_back("");
+    std::string header = "| " + chart.x_label + " | " + chart.y_label + " |", rule = "|---|---:|";
+    for (const std::string& part : chart.parts) {
+      header += " " + part + " |";
+      rule += "---:|";
+    }
+    lines.push_back(header);
+    lines.push_back(rule);
+    for (const Bar& bar : chart.bars) {
+      double total = 0;
+      for (double v : bar.values) total += std::isfinite(v) && v > 0 ? v : 0;
+      std::ostringstream line;
+      line << "| " << bar.name << " | " << bench::format_value(total) << " |";
+      for (double v : bar.values) {
+        line << " " << std::fixed << std::setprecision(1) << (total > 0 && std::isfinite(v) && v > 0 ? 100 * v / total : 0.0)
+             << "% |";
+      }
+      lines.push_back(line.str());
+    }
+  }
+  return lines;
 }
 
 std::vector<std::string> peer_ratio_lines(const Report& report) {
@@ -313,6 +437,13 @@ std::string render_report_markdown(const Report& report, const std::vector<Chart
   }
   if (!charts.empty()) out << "\n## Charts\n\n";
   for (const ChartFile& chart : charts) out << "![" << chart.chart.title << "](" << chart.file_name << ")\n\n";
+  const std::vector<std::string> shares = phase_share_lines(charts);
+  if (!shares.empty()) {
+    out << "## Where the time goes\n\nPer setting, the time of one iteration (an epoch or a step, measured by "
+        << "steady_clock laps on the training thread, or rank 0) and each phase's share of it.\n\n";
+    for (const std::string& line : shares) out << line << "\n";
+    out << "\n";
+  }
   out << "## All results\n\n| benchmark | value | counters |\n|---|---:|---|\n";
   for (const Entry& entry : report.entries) {
     out << "| `" << entry.name << "` | ";

@@ -1,5 +1,6 @@
 // SVG rendering: a fixed 760x460 canvas, "nice" linear ticks from zero on y, data-value or
-// power-of-two ticks on x, colours from a palette readable on white.
+// power-of-two ticks on x, colours from a palette readable on white; stacked bars on a canvas
+// sized to their count and the length of their names.
 #include "benchmarks/analysis/svg_chart.h"
 
 #include <algorithm>
@@ -34,6 +35,91 @@ double nice_step(double max, int count) {
   return 10 * magnitude;
 }
 
+// A stacked-bar chart, bars horizontal: one row per bar, its label on the left, its parts left to
+// right in the chart's order, the total at its end; the value axis along the bottom.
+std::string render_stacked_bars(const Chart& chart) {
+  constexpr double kRow = 24, kThickness = 15, kPlotWidth = 460, kLegendWidth = 170, kBarTop = 50, kBarBottom = 60;
+  size_t longest = 0;
+  double v_max = 0;
+  for (const Bar& bar : chart.bars) {
+    if (bar.values.size() != chart.parts.size()) {
+      throw std::invalid_argument("chart '" + chart.title + "': bar '" + bar.name + "' has " +
+                                  std::to_string(bar.values.size()) + " values for " +
+                                  std::to_string(chart.parts.size()) + " parts");
+    }
+    longest = std::max(longest, bar.name.size());
+    double total = 0;
+    for (double v : bar.values) total += std::isfinite(v) && v > 0 ? v : 0;
+    v_max = std::max(v_max, total);
+  }
+  if (v_max <= 0) v_max = 1;
+  const double left = std::clamp(20 + 6.6 * static_cast<double>(longest), 110.0, 420.0);
+  const double width = left + kPlotWidth + kLegendWidth;
+  const double plot_h = kRow * static_cast<double>(chart.bars.size());
+  const double height = std::max(kBarTop + plot_h + kBarBottom, kBarTop + 20.0 * static_cast<double>(chart.parts.size()) + 30);
+  const double step = nice_step(v_max * 1.05, 5);
+  const double v_top = std::ceil(v_max * 1.05 / step) * step;
+  auto px = [&](double v) { return left + std::clamp(v, 0.0, v_top) / v_top * kPlotWidth; };
+  auto colour = [](size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(*kPalette))]; };
+
+  std::ostringstream svg;
+  svg << R"(<?xml version="1.0" encoding="UTF-8"?>)" << "\n"
+      << R"(<svg xmlns="http://www.w3.org/2000/svg" width=")" << num(width) << R"(" height=")" << num(height)
+      << R"(" viewBox="0 0 )" << num(width) << " " << num(height) << R"(" font-family="sans-serif" font-size="12">)" << "\n"
+      << R"(<rect width="100%" height="100%" fill="white"/>)" << "\n"
+      << R"(<text class="title" x=")" << num(width / 2) << R"(" y="28" text-anchor="middle" font-size="16" font-weight="bold">)"
+      << xml_escape(chart.title) << "</text>\n";
+  const double axis_y = kBarTop + plot_h;
+  for (double v = 0; v <= v_top + step / 2; v += step) {
+    svg << R"(<line x1=")" << num(px(v)) << R"(" y1=")" << num(kBarTop) << R"(" x2=")" << num(px(v)) << R"(" y2=")"
+        << num(axis_y) << R"(" stroke="#e0e0e0"/>)"
+        << R"(<text x=")" << num(px(v)) << R"(" y=")" << num(axis_y + 16) << R"(" text-anchor="middle">)"
+        << xml_escape(bench::format_value(v)) << "</text>\n";
+  }
+  svg << R"(<g class="axes" stroke="#444" fill="none">)"
+      << R"(<line x1=")" << num(left) << R"(" y1=")" << num(axis_y) << R"(" x2=")" << num(left + kPlotWidth)
+      << R"(" y2=")" << num(axis_y) << R"("/>)"
+      << R"(<line x1=")" << num(left) << R"(" y1=")" << num(kBarTop) << R"(" x2=")" << num(left) << R"(" y2=")"
+      << num(axis_y) << R"("/></g>)" << "\n"
+      << R"(<text class="x-label" x=")" << num(left + kPlotWidth / 2) << R"(" y=")" << num(axis_y + 38)
+      << R"(" text-anchor="middle">)" << xml_escape(chart.y_label) << "</text>\n"
+      << R"(<text class="y-label" x=")" << num(left - 6) << R"(" y=")" << num(kBarTop - 6) << R"(" text-anchor="end" font-style="italic">)"
+      << xml_escape(chart.x_label) << "</text>\n";
+  for (size_t b = 0; b < chart.bars.size(); ++b) {
+    const Bar& bar = chart.bars[b];
+    const double y = kBarTop + kRow * static_cast<double>(b) + (kRow - kThickness) / 2;
+    double total = 0;
+    for (double v : bar.values) total += std::isfinite(v) && v > 0 ? v : 0;
+    svg << R"(<g class="bar" data-name=")" << xml_escape(bar.name) << R"(">)"
+        << R"(<text class="bar-label" x=")" << num(left - 6) << R"(" y=")" << num(y + kThickness - 3)
+        << R"(" text-anchor="end">)" << xml_escape(bar.name) << "</text>\n";
+    double at = 0;
+    for (size_t p = 0; p < chart.parts.size(); ++p) {
+      const double v = std::isfinite(bar.values[p]) && bar.values[p] > 0 ? bar.values[p] : 0;
+      std::ostringstream share;
+      share << std::fixed << std::setprecision(1) << (total > 0 ? 100 * v / total : 0.0) << "%";
+      svg << R"(<rect class="segment" data-part=")" << xml_escape(chart.parts[p]) << R"(" x=")" << num(px(at))
+          << R"(" y=")" << num(y) << R"(" width=")" << num(px(at + v) - px(at)) << R"(" height=")" << num(kThickness)
+          << R"(" fill=")" << colour(p) << R"("><title>)"
+          << xml_escape(bar.name + ": " + chart.parts[p] + " " + bench::format_value(v) + " " + chart.y_label + " (" +
+                        share.str() + ")")
+          << "</title></rect>";
+      at += v;
+    }
+    svg << R"(<text class="total" x=")" << num(px(total) + 4) << R"(" y=")" << num(y + kThickness - 3) << R"(">)"
+        << xml_escape(bench::format_value(total)) << "</text></g>\n";
+  }
+  const double lx = left + kPlotWidth + 20;
+  for (size_t p = 0; p < chart.parts.size(); ++p) {
+    const double ly = kBarTop + 20.0 * static_cast<double>(p);
+    svg << R"(<rect x=")" << num(lx) << R"(" y=")" << num(ly) << R"(" width="14" height="14" fill=")" << colour(p)
+        << R"("/><text class="legend" x=")" << num(lx + 20) << R"(" y=")" << num(ly + 11) << R"(">)"
+        << xml_escape(chart.parts[p]) << "</text>\n";
+  }
+  svg << "</svg>\n";
+  return svg.str();
+}
+
 }  // namespace
 
 std::string xml_escape(const std::string& text) {
@@ -52,6 +138,7 @@ std::string xml_escape(const std::string& text) {
 }
 
 std::string render_svg(const Chart& chart) {
+  if (!chart.bars.empty()) return render_stacked_bars(chart);
   std::set<double> xs;
   double y_max = 0;
   for (const Series& s : chart.series) {

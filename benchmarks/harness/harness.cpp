@@ -4,6 +4,14 @@
 
 #include <benchmark/benchmark.h>
 
+#include <regex.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 
@@ -11,19 +19,72 @@
 #include "common/environment.h"
 #include "common/json_file.h"
 #include "common/models.h"
+#include "common/process.h"
 
 namespace pb::bench {
 namespace {
 
-// Sends every report event to the console reporter (live progress) and to a JSON reporter
-// writing into memory; the JSON is written to disk only once the run completed.
+// The console's error stream, line by line: Google Benchmark's "Failed to match any benchmarks"
+// line is dropped (the harness reports that itself, in one line, exit 2), and its warning that
+// the library was built as DEBUG gets the explanation a reader needs.
+class ConsoleErrors : public std::streambuf {
+ public:
+  ~ConsoleErrors() override { flush_line(); }
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    line_ += static_cast<char>(c);
+    if (c == '\n') flush_line();
+    return c;
+  }
+  int sync() override { return 0; }
+
+ private:
+  void flush_line() {
+    if (line_.rfind("Failed to match any benchmarks", 0) == 0) {
+      line_.clear();
+      return;
+    }
+    if (line_.find("Library was built as DEBUG") != std::string::npos) {
+      // Debian builds libbenchmark without NDEBUG. The timed loop (State's iterator) is inline
+      // in benchmark.h and compiled with this project's flags; the library's assertions run
+      // between timed regions, so the figures are not affected.
+      line_ = "note: Google Benchmark's library was built without NDEBUG (Debian's build); its timed loop is "
+              "compiled here with the project's flags, so the figures are not affected\n";
+    }
+    std::cerr << line_ << std::flush;
+    line_.clear();
+  }
+  std::string line_;
+};
+
+std::string clock_text(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  std::ostringstream out;
+  out << s / 60 << ":" << std::setw(2) << std::setfill('0') << s % 60;
+  return out.str();
+}
+
+// Sends every report event to the console reporter (live output) and to a JSON reporter writing
+// into memory; the JSON is written to disk only once the run completed. On the console: colour
+// only on a terminal, one progress line per point (i of N, elapsed, time left), and no row for a
+// skipped point: the summary lists skips once per reason, with their families (the JSON keeps
+// every row).
 class TeeReporter : public benchmark::BenchmarkReporter {
  public:
-  explicit TeeReporter(std::ostream* json_out) {
+  TeeReporter(std::ostream* json_out, size_t total_points)
+      : console_(::isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                         : benchmark::ConsoleReporter::OO_Tabular),
+        total_(total_points),
+        errors_stream_(&errors_) {
     json_.SetOutputStream(json_out);
     json_.SetErrorStream(&std::cerr);
+    console_.SetErrorStream(&errors_stream_);
+    SetErrorStream(&errors_stream_);
   }
   bool ReportContext(const Context& context) override {
+    start_ = std::chrono::steady_clock::now();
     const bool ok = console_.ReportContext(context);
     return json_.ReportContext(context) && ok;
   }
@@ -31,12 +92,20 @@ class TeeReporter : public benchmark::BenchmarkReporter {
   // repetition too: compare needs them for its U test. (Google Benchmark's own
   // --benchmark_display_aggregates_only would hide them from this reporter, JSON included.)
   void ReportRuns(const std::vector<Run>& runs) override {
-    std::vector<Run> aggregates;
-    for (const Run& run : runs) {
-      if (run.run_type == Run::RT_Aggregate) aggregates.push_back(run);
-    }
-    console_.ReportRuns(aggregates.empty() ? runs : aggregates);
     json_.ReportRuns(runs);
+    std::vector<Run> shown, aggregates;
+    for (const Run& run : runs) {
+      if (run.error_occurred && run.error_message.rfind("skipped:", 0) == 0) continue;  // in the summary
+      (run.run_type == Run::RT_Aggregate ? aggregates : shown).push_back(run);
+    }
+    if (!aggregates.empty()) shown = aggregates;
+    if (!shown.empty()) console_.ReportRuns(shown);
+    ++done_;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    std::cout << "   point " << done_ << " of " << std::max(total_, done_) << (shown.empty() ? " (skipped)" : "") << ", "
+              << clock_text(elapsed) << " elapsed";
+    if (total_ > done_) std::cout << ", about " << clock_text(elapsed / done_ * (total_ - done_)) << " left";
+    std::cout << std::endl;
   }
   void Finalize() override {
     console_.Finalize();
@@ -46,7 +115,87 @@ class TeeReporter : public benchmark::BenchmarkReporter {
  private:
   benchmark::ConsoleReporter console_;
   benchmark::JSONReporter json_;
+  size_t total_ = 0, done_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  ConsoleErrors errors_;
+  std::ostream errors_stream_;
 };
+
+// How many benchmarks this command line runs: the same program, asked to list them (Google
+// Benchmark 1.7.1 has no API for the count before running). 0 when that fails (no total shown).
+size_t count_points(int argc, char** argv) {
+  std::vector<std::string> args{"/proc/self/exe"};
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  args.emplace_back("--benchmark_list_tests");
+  char dir_template[] = "/tmp/pb_list_XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) return 0;
+  const std::string dir = dir_template, list = dir + "/list.txt";
+  size_t count = 0;
+  try {
+    const ChildResult result = run_child(args, list, "/dev/null", 120);
+    if (result.exit_code == 0) {
+      std::ifstream in(list);
+      std::string line;
+      while (std::getline(in, line)) count += line.empty() ? 0 : 1;
+    }
+  } catch (const std::exception&) {
+    count = 0;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return count;
+}
+
+// Google Benchmark 1.7.1 aborts on some values (--benchmark_repetitions=-3: std::length_error),
+// writes an empty report for others (=0) and calls a bad number an unknown flag: its flags are
+// checked here first, with one-line errors. Returns the arguments to give it; the values the peer
+// needs go to `peer`. A 1.8-style min time ("2s") is translated to 1.7.1's seconds.
+std::vector<std::string> check_benchmark_flags(const std::vector<std::string>& args, PeerSettings* peer,
+                                               bool* list_only) {
+  std::vector<std::string> out;
+  auto value_of = [](const std::string& arg) { return arg.substr(arg.find('=') + 1); };
+  for (const std::string& arg : args) {
+    const std::string name = arg.substr(0, arg.find('='));
+    const bool has_value = arg.find('=') != std::string::npos;
+    std::string value = has_value ? value_of(arg) : "";
+    if (name == "--benchmark_repetitions") {
+      try {
+        peer->repetitions = parse_integer(name, value, 1, 1000);
+      } catch (const Error& error) {
+        throw CliError(error.what());
+      }
+    } else if (name == "--benchmark_min_time") {
+      std::string seconds = value;
+      if (!seconds.empty() && seconds.back() == 's') seconds.pop_back();
+      size_t used = 0;
+      double t = -1;
+      try {
+        t = std::stod(seconds, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (!has_value || seconds.empty() || used != seconds.size() || !(t >= 0) || t > 3600) {
+        throw CliError("--benchmark_min_time must be a number of seconds between 0 and 3600 (e.g. 0.5 or 0.5s), got '" +
+                       value + "'");
+      }
+      peer->min_time = t;
+      out.push_back("--benchmark_min_time=" + seconds);
+      continue;
+    } else if (name == "--benchmark_filter") {
+      // Google Benchmark compiles it as a POSIX extended regex (a leading '-' negates it).
+      const std::string pattern = !value.empty() && value[0] == '-' ? value.substr(1) : value;
+      regex_t compiled;
+      if (::regcomp(&compiled, pattern.c_str(), REG_EXTENDED | REG_NOSUB) != 0) {
+        throw CliError("--benchmark_filter is not a valid regular expression: '" + value + "'");
+      }
+      ::regfree(&compiled);
+    } else if (name == "--benchmark_list_tests") {
+      *list_only = !has_value || value == "true" || value == "1" || value == "yes";
+    }
+    out.push_back(arg);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -55,7 +204,7 @@ void skip_point(benchmark::State& state, const std::string& message) { state.Ski
 void check_models(const std::vector<std::string>& models) {
   try {
     for (const std::string& m : models) parse_model_kind(m);
-  } catch (const std::invalid_argument& e) {
+  } catch (const Error& e) {
     throw CliError(e.what());
   }
 }
@@ -85,8 +234,15 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   }
 
   // Google Benchmark parses its own flags; anything it does not know is an error, as ours are.
+  bool list_only = false;
   std::vector<std::string> bench_args{suite.program};
-  for (const std::string& arg : cli.passed_through()) bench_args.push_back(arg);
+  try {
+    for (const std::string& arg : check_benchmark_flags(cli.passed_through(), &options.peer, &list_only)) {
+      bench_args.push_back(arg);
+    }
+  } catch (const CliError& error) {
+    fail_usage(suite.program, error.what());
+  }
   std::vector<char*> bench_argv;
   for (std::string& arg : bench_args) bench_argv.push_back(arg.data());
   int bench_argc = static_cast<int>(bench_argv.size());
@@ -99,28 +255,19 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   benchmark::AddCustomContext("pb_suite", suite.program);
   benchmark::AddCustomContext("pb_command_line", command_line);
 
-  // The peer repeats and times as Google Benchmark was told to (the last flag wins, as there).
-  for (const std::string& arg : cli.passed_through()) {
-    try {
-      size_t used = 0;
-      if (arg.rfind("--benchmark_repetitions=", 0) == 0) {
-        options.peer.repetitions = std::stoll(arg.substr(24), &used);
-        if (used != arg.size() - 24) throw std::invalid_argument(arg);
-      }
-      if (arg.rfind("--benchmark_min_time=", 0) == 0) {  // seconds, as Google Benchmark 1.7.1 reads it
-        options.peer.min_time = std::stod(arg.substr(21), &used);
-        if (used != arg.size() - 21) throw std::invalid_argument(arg);
-      }
-    } catch (const std::exception&) {
-      fail_usage(suite.program, "invalid value in '" + arg + "'");
-    }
-  }
   if (options.quick) options.peer.min_time = 0;  // one iteration per point
   suite.register_benchmarks(options);
   std::ostringstream json_text;
-  TeeReporter reporter(&json_text);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  TeeReporter reporter(&json_text, list_only ? 0 : count_points(argc, argv));
+  // Returns how many benchmarks matched the filter; with --benchmark_list_tests it prints their
+  // names to stdout and measures nothing (the reporter sees no run, the JSON stays empty).
+  const size_t matched = benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
+  if (list_only) return 0;
+  if (matched == 0) {
+    fail_usage(suite.program, "--benchmark_filter='" + benchmark::GetBenchmarkFilter() +
+                                  "' matches no benchmark (list them with --benchmark_list_tests)");
+  }
 
   nlohmann::json report;
   try {
@@ -129,35 +276,44 @@ int run_suite(int argc, char** argv, const Suite& suite) {
     std::cerr << suite.program << ": error: Google Benchmark produced invalid JSON: " << error.what() << "\n";
     return 1;
   }
-  // Writes the report to --out (when given); false, with the error printed, when it cannot.
-  auto write_report = [&] {
-    if (options.out.empty()) return true;
-    try {
-      write_file_atomic(options.out, report.dump(2) + "\n");
-      return true;
-    } catch (const FileError& error) {
-      std::cerr << suite.program << ": error: " << error.what() << "\n";
-      return false;
-    }
-  };
+  // Nothing the user asked for could run here (--devices cuda without CUDA, say): that is an
+  // error of the request, with the reason, and no report of nothing but skips.
+  const std::vector<SummaryRow> cpp_rows = summary_rows(report);
+  if (!cpp_rows.empty() && std::all_of(cpp_rows.begin(), cpp_rows.end(), [](const SummaryRow& r) { return is_skip(r); })) {
+    fail_usage(suite.program, "nothing ran: every benchmark was skipped (" + cpp_rows.front().error + ")");
+  }
+  const bool cpp_failed = std::any_of(cpp_rows.begin(), cpp_rows.end(),
+                                      [](const SummaryRow& r) { return !r.error.empty() && !is_skip(r); });
+
   if (suite.peer_job && !options.no_peer) {
     const nlohmann::json job = suite.peer_job(report, options);
     if (!job.is_null() && !job["points"].empty()) {
-      // The C++ figures are on disk before the peer starts: whatever happens to it, they are kept.
-      if (!write_report()) return 2;
       std::cout << "\n== Python peer: " << job["points"].size() << " point(s) of " << job["workflow"].get<std::string>()
                 << " ==" << std::endl;
-      merge_peer_result(report, run_python_peer(job, options.peer));
+      // An interrupt now stops the peer and ends the run without writing: --out keeps the previous
+      // report (only a finished run replaces it). A peer that fails or times out is a finished run:
+      // its rows carry the error, and the C++ figures are written all the same.
+      const StopSignals stop_signals;
+      try {
+        merge_peer_result(report, run_python_peer(job, options.peer));
+      } catch (const Interrupted& interrupted) {
+        exit_on_signal(suite.program, interrupted.signal);
+      }
     }
   }
   std::cout << "\n== Summary" << (options.out.empty() ? "" : " (" + options.out + ")") << " ==\n";
   print_summary(report, std::cout);
   print_peer_ratios(report, std::cout);
-  if (!write_report()) return 2;
-  for (const SummaryRow& row : summary_rows(report)) {
-    if (!row.error.empty() && !is_skip(row)) return 1;
+  if (!options.out.empty()) {
+    try {
+      write_file_atomic(options.out, report.dump(2) + "\n");
+    } catch (const FileError& error) {
+      std::cerr << suite.program << ": error: " << error.what() << "\n";
+      return 2;
+    }
   }
-  return 0;
+  // The exit code is the C++ side's: a failed peer is reported above, in its rows and the summary.
+  return cpp_failed ? 1 : 0;
 }
 
 }  // namespace pb::bench

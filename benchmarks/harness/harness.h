@@ -49,8 +49,12 @@ struct Suite {
 void check_models(const std::vector<std::string>& models);
 void check_device_kinds(const std::vector<std::string>& devices);
 
-// Runs a suite; returns the process exit code: 0, 1 when a benchmark failed its correctness
-// check (a real error, not a recorded skip), 2 for a bad command line or unwritable --out.
+// Runs a suite; returns the process exit code: 0; 1 when a C++ benchmark failed its correctness
+// check (a real error, not a recorded skip; a failed Python peer is reported, not counted); 2 for
+// a bad command line (Google Benchmark's flags included), an --out that cannot be written or
+// replaced, a filter that matches nothing, or when every benchmark was skipped. --out is written
+// once, when the run has finished; an interrupt leaves the previous file as it was (SIGINT or
+// SIGTERM while the peer runs: the peer is stopped and the process exits 130 or 143).
 int run_suite(int argc, char** argv, const Suite& suite);
 
 }  // namespace pb::bench

@@ -13,6 +13,7 @@
 
 #include "benchmarks/harness/summary.h"
 #include "common/json_file.h"
+#include "common/process.h"
 
 #ifndef PB_PEER_SCRIPT
 #error "PB_PEER_SCRIPT must name benchmarks/peer_python/peer.py (set by benchmarks/CMakeLists.txt)"
@@ -23,19 +24,33 @@ namespace {
 
 // The longest a peer job may run: the main job's longest family takes ~5 minutes in Python.
 constexpr int kPeerTimeoutSeconds = 3600;
+// `import torch` takes 1-3 s; a stuck interpreter (a hung network file system) must not hang the run.
+constexpr double kImportTimeoutSeconds = 120;
 
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+// Runs a command in its own process group (not through a shell, whose system() would ignore
+// SIGINT); returns its exit code. A stop signal received meanwhile stops it and throws
+// Interrupted, so that nothing is written after an interrupt.
+int run_command(const std::vector<std::string>& argv, const std::string& stderr_path, double timeout_s,
+                bool* timed_out = nullptr) {
+  ChildResult result;
+  try {
+    result = run_child(argv, "", stderr_path, timeout_s);
+  } catch (const std::runtime_error&) {
+    return -1;
+  }
+  if (result.stop_signal != 0) throw Interrupted{result.stop_signal};
+  if (timed_out != nullptr) *timed_out = result.timed_out;
+  return result.exit_code;
 }
 
-// Runs a shell command; returns its exit status (-1 when it could not run or was killed).
-int run_command(const std::string& command) {
-  const int status = std::system(command.c_str());
-  if (status == -1 || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
-}
+// Removes the peer's private directory however run_python_peer ends (an interrupt included).
+struct RemoveDirectory {
+  std::string path;
+  ~RemoveDirectory() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
 
 std::string last_line_of(const std::string& path) {
   std::ifstream in(path);
@@ -79,7 +94,7 @@ std::string find_python_with_torch(const std::string& requested, std::string* wh
   }
   std::string tried;
   for (const std::string& python : candidates) {
-    if (run_command(shell_quote(python) + " -c 'import torch' >/dev/null 2>&1") == 0) return python;
+    if (run_command({python, "-c", "import torch"}, "/dev/null", kImportTimeoutSeconds) == 0) return python;
     tried += (tried.empty() ? "" : ", ") + python;
   }
   *why = "no Python with torch found (tried " + tried + "; install python3-torch or set PB_PYTHON)";
@@ -97,15 +112,15 @@ nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings)
   std::error_code ec;
   std::string dir = (std::filesystem::temp_directory_path(ec) / "pb_peer_XXXXXX").string();
   if (ec || ::mkdtemp(dir.data()) == nullptr) return unmeasured(job, "python peer: cannot create a temporary directory");
+  const RemoveDirectory remove_dir{dir};
   const std::string job_path = dir + "/job.json", out_path = dir + "/out.json", err_path = dir + "/err.txt";
   nlohmann::json result;
   try {
     write_file_atomic(job_path, job.dump(2));
-    // A peer that hangs must not hold the suite's results hostage: coreutils' timeout stops it.
-    const int rc = run_command("timeout -k 10 " + std::to_string(kPeerTimeoutSeconds) + " " + shell_quote(python) + " " +
-                               shell_quote(PB_PEER_SCRIPT) + " " + shell_quote(job_path) + " " + shell_quote(out_path) +
-                               " 2>" + shell_quote(err_path));
-    if (rc == 124 || rc == 137) {
+    // A peer that hangs must not hold the suite's results hostage: it is stopped after the limit.
+    bool timed_out = false;
+    const int rc = run_command({python, PB_PEER_SCRIPT, job_path, out_path}, err_path, kPeerTimeoutSeconds, &timed_out);
+    if (timed_out) {
       result = unmeasured(job, "python peer timed out after " + std::to_string(kPeerTimeoutSeconds) + " s");
     } else if (rc != 0) {
       // Its whole error output for the reader, its last line for the report.
@@ -118,10 +133,11 @@ nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings)
         result = unmeasured(job, "python peer wrote no \"benchmarks\" list");
       }
     }
+  } catch (const Interrupted&) {
+    throw;
   } catch (const std::exception& error) {
     result = unmeasured(job, std::string("python peer: ") + error.what());
   }
-  std::filesystem::remove_all(dir, ec);
   if (!result.contains("context") || !result["context"].is_object()) result["context"] = nlohmann::json::object();
   result["context"]["peer_python"] = python;
   return result;

@@ -25,9 +25,16 @@ struct PeerSettings {
 // The first candidate interpreter that can `import torch`, or "" with *why set to a one-line reason.
 std::string find_python_with_torch(const std::string& requested, std::string* why);
 
+// Thrown when a stop signal (pb::StopSignals: SIGINT, SIGTERM, SIGHUP) arrived while the peer ran:
+// the peer has been stopped and its files removed; the caller exits without writing anything.
+struct Interrupted {
+  int signal;
+};
+
 // Runs `job` ({"workflow": ..., "points": [{"name": ..., ...}, ...]}); returns {"context": {...},
-// "benchmarks": [rows]}. Never throws: when no interpreter has torch, every point comes back as a
-// row skipped with the reason; when the peer fails, as a row with the peer's error.
+// "benchmarks": [rows]}. When no interpreter has torch, every point comes back as a row skipped
+// with the reason; when the peer fails or times out, as a row with the peer's error. Throws only
+// Interrupted, and only while a pb::StopSignals is alive.
 nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings);
 
 // Appends the peer's rows and context to a Google Benchmark report.

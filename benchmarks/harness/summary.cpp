@@ -138,7 +138,10 @@ void print_summary(const nlohmann::json& report, std::ostream& out) {
     if (status == "available") {
       out << "\nCUDA: available (" << context.value("gpu_names", std::string("?")) << ")\n";
     } else {
-      out << "\nGPU cases: skipped, CUDA " << status << "; the CPU cases ran\n";
+      size_t measured = 0;
+      for (const SummaryRow& row : rows) measured += row.error.empty() ? 1 : 0;
+      out << "\nGPU cases: skipped, CUDA " << status << "; "
+          << (measured > 0 ? std::to_string(measured) + " other case(s) ran" : "nothing else ran") << "\n";
     }
   }
   // Skips share a few reasons (no CUDA, too few GPUs): one line per reason, with the families.

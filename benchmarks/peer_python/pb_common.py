@@ -21,9 +21,12 @@ def make_synthetic_split(kind, train_size, val_size, seed):
     n = train_size + val_size
     classes = output_size(kind)
     if kind == "cnn":
-        templates = torch.randn(classes, 3, 32, 32, generator=g)
+        # Smooth class patterns: a 4x4 draw per class and channel, upsampled, standard deviation 1.
+        coarse = torch.randn(classes, 3, 4, 4, generator=g)
+        patterns = F.interpolate(coarse, size=(32, 32), mode="bilinear", align_corners=False)
+        patterns = patterns / patterns.std()
         labels = torch.randint(0, classes, (n,), generator=g, dtype=torch.long)
-        inputs = torch.randn(n, 3, 32, 32, generator=g) + 1.0 * templates.index_select(0, labels)
+        inputs = torch.randn(n, 3, 32, 32, generator=g) + 2.0 * patterns.index_select(0, labels)
     else:
         teacher = torch.randn(10, classes, generator=g)
         inputs = torch.randn(n, 10, generator=g)

@@ -1,5 +1,5 @@
 // pb_report: turns one benchmark report into a Markdown summary (environment, best settings,
-// full table) with SVG charts beside it.
+// full table) with SVG charts beside it, written all or none.
 #include <filesystem>
 #include <iostream>
 
@@ -12,23 +12,29 @@ int main(int argc, char** argv) {
   std::string out_dir;
   pb::Cli cli("pb_report", "Writes <report>.md and SVG charts from a benchmark report.");
   cli.positional("report", &paths, "one Google Benchmark JSON report", 1)
-      .option("out-dir", &out_dir, "where to write the Markdown and charts (default: beside the report)")
+      .option("out-dir", &out_dir, "an existing folder for the Markdown and charts (default: beside the report)")
       .validate([&] {
         if (paths.size() != 1) throw pb::CliError("expected exactly one report, got " + std::to_string(paths.size()));
       });
   pb::parse_or_exit(cli, argc, argv);
 
   const std::filesystem::path input(paths[0]);
-  const std::filesystem::path dir = out_dir.empty() ? input.parent_path() : std::filesystem::path(out_dir);
+  const std::string dir = out_dir.empty() ? input.parent_path().string() : out_dir;
   const std::string stem = input.stem().string();
+  const std::string markdown = (std::filesystem::path(dir) / (stem + ".md")).string();
   try {
+    // A given --out-dir is checked before the report is read, with the benchmarks' wording for
+    // their --out: a missing folder is refused, not created (a typo would scatter reports).
+    // Beside the report, the folder exists once the report can be read.
+    if (!out_dir.empty()) pb::check_writable(markdown);
     const pb::analysis::Report report = pb::analysis::load_report(paths[0]);
-    if (!dir.empty()) std::filesystem::create_directories(dir);
     const std::vector<pb::analysis::ChartFile> charts = pb::analysis::build_charts(report, stem);
-    // Charts first, Markdown last: a Markdown file never links a chart that failed to be written.
-    for (const auto& chart : charts) pb::write_file_atomic((dir / chart.file_name).string(), pb::analysis::render_svg(chart.chart));
-    const std::string markdown = (dir / (stem + ".md")).string();
-    pb::write_file_atomic(markdown, pb::analysis::render_report_markdown(report, charts));
+    // Everything is rendered first and written all or none: a failure partway (a full disk, a
+    // folder where a chart must go) leaves the folder as it was, older reports included.
+    std::vector<std::pair<std::string, std::string>> files;
+    for (const auto& chart : charts) files.emplace_back(chart.file_name, pb::analysis::render_svg(chart.chart));
+    files.emplace_back(stem + ".md", pb::analysis::render_report_markdown(report, charts));
+    pb::write_files_atomic(dir, files);
     std::cout << "wrote " << markdown << " and " << charts.size() << " chart(s)\n";
     for (const std::string& line : pb::analysis::best_settings(report)) std::cout << "  " << line << "\n";
   } catch (const pb::analysis::ReportError& error) {

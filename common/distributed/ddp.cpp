@@ -46,19 +46,31 @@ DistributedDataParallel::DistributedDataParallel(std::vector<torch::Tensor> para
   for (Bucket& b : buckets_) {
     for (size_t i = 0; i < b.params.size(); ++i) parameters_[b.params[i]].mutable_grad() = bucket_view(b, i);
   }
+  gradient_ready_.assign(parameters_.size(), false);
   if (options_.overlap) {
-    for (size_t k = 0; k < parameters_.size(); ++k) {
-      auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);
-      if (!accumulator) throw std::invalid_argument("a parameter does not require grad");
-      // Fires after AccumulateGrad has written this parameter's gradient for the current backward.
-      accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
-          [this, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
-            on_gradient_ready(k);
-            return outputs;
-          }));
-      accumulators_.push_back(std::move(accumulator));
+    try {
+      for (size_t k = 0; k < parameters_.size(); ++k) {
+        auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);
+        if (!accumulator) throw std::invalid_argument("a parameter does not require grad");
+        // Fires after AccumulateGrad has written this parameter's gradient for the current backward.
+        // add_post_hook returns the key that del_post_hook takes (libtorch 1.13 and 2.x alike).
+        const uintptr_t key = accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+            [this, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+              on_gradient_ready(k);
+              return outputs;
+            }));
+        hooks_.emplace_back(std::move(accumulator), key);
+      }
+    } catch (...) {
+      remove_hooks();  // no destructor runs for a half-built object: the hooks added so far capture it
+      throw;
     }
   }
+}
+
+void DistributedDataParallel::remove_hooks() noexcept {
+  for (auto& [accumulator, key] : hooks_) accumulator->del_post_hook(key);
+  hooks_.clear();
 }
 
 void* DistributedDataParallel::bucket_address(const Bucket& b, size_t i) {
@@ -81,11 +93,19 @@ bool DistributedDataParallel::grads_are_bucket_views() const {
 }
 
 DistributedDataParallel::~DistributedDataParallel() {
-  // libtorch 1.13 cannot remove a post hook from a Node; the hooks capture `this`, so a model that
-  // outlives its DDP wrapper must not run backward again. Waiting here at least leaves no
-  // collective in flight.
+  // The hooks capture `this`: removed (Node::del_post_hook), so a backward after the wrapper is
+  // gone, through the model or a graph built while it lived, calls no hook of a dead object. The
+  // gradients stay views of their buckets, which the views keep alive.
+  remove_hooks();
+  // No collective may still write into the buckets once they are only the gradients' memory.
   for (Bucket& b : buckets_) {
-    if (b.work) b.work->wait();
+    if (!b.work) continue;
+    try {
+      b.work->wait();
+    } catch (const std::exception&) {
+      // A failed collective (a lost peer, a timeout) rethrows on every wait. The caller saw it from
+      // finish_gradient_sync(), or is unwinding from another error: rethrowing here would terminate.
+    }
   }
 }
 
@@ -98,8 +118,14 @@ void DistributedDataParallel::broadcast_parameters() {
 }
 
 void DistributedDataParallel::on_gradient_ready(size_t param) {
+  // AccumulateGrad runs once per parameter and backward, so a repeat means a second backward. Its
+  // gradient is already in the bucket, which may be in the middle of its all-reduce: ignoring the
+  // repeat would let it skew the sum, or not, depending on timing, and on no rank visibly.
+  if (gradient_ready_[param]) {
+    throw DistError("backward ran again before finish_gradient_sync(): call finish_gradient_sync() after every backward");
+  }
+  gradient_ready_[param] = true;
   Bucket& b = buckets_[bucket_of_[param]];
-  if (b.launched) return;  // a second backward before finish_gradient_sync: ignore
   ++b.ready;
   launch_ready_buckets(false);
 }
@@ -144,6 +170,7 @@ void DistributedDataParallel::finish_gradient_sync() {
     b.work.reset();
   }
   next_launch_ = 0;
+  gradient_ready_.assign(parameters_.size(), false);
   last_wait_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -25,6 +28,10 @@ struct DdpOptions {
 // Gradients are SUMMED across ranks, not averaged: every rank scales its loss by the size of the
 // *global* batch (see scaled_loss), so the sum is exactly the gradient of the mean loss over the
 // global batch, even when ranks hold different numbers of samples (the last, short batch).
+//
+// With overlap, the constructor hooks each parameter's gradient accumulator and the destructor
+// removes those hooks again (as PyTorch's reducer does), so the model may outlive the wrapper, be
+// trained without it or be wrapped anew. Do not destroy the wrapper while a backward is running.
 class DistributedDataParallel {
  public:
   DistributedDataParallel(std::vector<torch::Tensor> parameters, c10::intrusive_ptr<Collectives> group,
@@ -38,6 +45,8 @@ class DistributedDataParallel {
   // Call after loss.backward(): launches what backward did not, waits for every bucket and writes
   // the summed gradients into each parameter's grad(). A rank with no samples this step calls it
   // without a backward: its zero gradients still take part, so no rank waits forever.
+  // With overlap, a second backward before this call throws DistError from backward: "backward ran
+  // again before finish_gradient_sync(): call finish_gradient_sync() after every backward".
   void finish_gradient_sync();
 
   size_t bucket_count() const { return buckets_.size(); }
@@ -57,6 +66,7 @@ class DistributedDataParallel {
     c10::intrusive_ptr<c10d::Work> work;
   };
   void on_gradient_ready(size_t param);
+  void remove_hooks() noexcept;
   // Where parameter i of bucket b lives in the bucket's memory, and a view of it shaped like the parameter.
   static void* bucket_address(const Bucket& b, size_t i);
   torch::Tensor bucket_view(const Bucket& b, size_t i) const;
@@ -68,7 +78,10 @@ class DistributedDataParallel {
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_;
   size_t next_launch_ = 0;  // buckets launch strictly in index order, identical on every rank
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // kept alive for their hooks
+  // Each hooked gradient accumulator with its hook's key for del_post_hook(). Held, not weak: a
+  // tensor holds its accumulator only weakly, and a new one would come without the hook.
+  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
+  std::vector<bool> gradient_ready_;  // per parameter: its hook fired since the last finish_gradient_sync()
   double last_wait_seconds_ = 0;
 };
 

@@ -2,6 +2,7 @@
 #include "common/distributed/dist_env.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 
 namespace pb::dist {
@@ -9,7 +10,9 @@ namespace {
 
 constexpr int64_t kMaxWorldSize = 4096;
 
-int64_t parse(const std::string& name, const std::string& text, int64_t min, int64_t max) {
+}  // namespace
+
+int64_t parse_env_integer(const std::string& name, const std::string& text, int64_t min, int64_t max) {
   int64_t value = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
@@ -21,8 +24,6 @@ int64_t parse(const std::string& name, const std::string& text, int64_t min, int
   }
   return value;
 }
-
-}  // namespace
 
 bool launched_as_rank(const std::function<const char*(const char*)>& getenv) {
   auto get = getenv ? getenv : [](const char* name) -> const char* { return std::getenv(name); };
@@ -40,16 +41,43 @@ DistEnv read_dist_env(const std::function<const char*(const char*)>& getenv) {
     return std::string(value);
   };
   DistEnv env;
-  env.rank = parse("RANK", required("RANK"), 0, kMaxWorldSize - 1);
-  env.world_size = parse("WORLD_SIZE", required("WORLD_SIZE"), 1, kMaxWorldSize);
+  env.rank = parse_env_integer("RANK", required("RANK"), 0, kMaxWorldSize - 1);
+  env.world_size = parse_env_integer("WORLD_SIZE", required("WORLD_SIZE"), 1, kMaxWorldSize);
   if (env.rank >= env.world_size) {
     throw DistError("RANK " + std::to_string(env.rank) + " is out of range for WORLD_SIZE " + std::to_string(env.world_size));
   }
-  env.master_port = parse("MASTER_PORT", required("MASTER_PORT"), 1, 65535);
+  env.master_port = parse_env_integer("MASTER_PORT", required("MASTER_PORT"), 1, 65535);
   const char* addr = get("MASTER_ADDR");
   env.master_addr = addr != nullptr && *addr != '\0' ? addr : "127.0.0.1";
   const char* local = get("LOCAL_RANK");
-  env.local_rank = local != nullptr ? parse("LOCAL_RANK", local, 0, kMaxWorldSize - 1) : env.rank;
+  env.local_rank = local != nullptr ? parse_env_integer("LOCAL_RANK", local, 0, kMaxWorldSize - 1) : env.rank;
+  const char* local_world = get("LOCAL_WORLD_SIZE");
+  if (local_world != nullptr && local == nullptr) {
+    throw DistError("LOCAL_WORLD_SIZE is set but LOCAL_RANK is not (torchrun sets both)");
+  }
+  env.local_world_size =
+      local_world != nullptr ? parse_env_integer("LOCAL_WORLD_SIZE", local_world, 1, kMaxWorldSize) : env.world_size;
+  const char* group = get("GROUP_RANK");
+  env.group_rank = group != nullptr ? parse_env_integer("GROUP_RANK", group, 0, kMaxWorldSize - 1) : 0;
+  // Only what holds for every torchrun launch: hosts of equal size (torchrun starts
+  // --nproc-per-node ranks on each), this rank among its host's and its host among the job's.
+  if (env.local_world_size > env.world_size) {
+    throw DistError("LOCAL_WORLD_SIZE " + std::to_string(env.local_world_size) + " is larger than WORLD_SIZE " +
+                    std::to_string(env.world_size));
+  }
+  if (env.local_rank >= env.local_world_size) {
+    throw DistError("LOCAL_RANK " + std::to_string(env.local_rank) + " is out of range for LOCAL_WORLD_SIZE " +
+                    std::to_string(env.local_world_size));
+  }
+  const int64_t hosts = (env.world_size + env.local_world_size - 1) / env.local_world_size;
+  if (env.group_rank >= hosts) {
+    throw DistError("GROUP_RANK " + std::to_string(env.group_rank) + " is out of range for " + std::to_string(hosts) +
+                    " host(s) of LOCAL_WORLD_SIZE " + std::to_string(env.local_world_size));
+  }
+  const char* agent_store = get("TORCHELASTIC_USE_AGENT_STORE");
+  env.agent_store = agent_store != nullptr && std::string(agent_store) == "True";  // Python's str(True)
+  const char* restarts = get("TORCHELASTIC_RESTART_COUNT");
+  env.restart_count = restarts != nullptr ? parse_env_integer("TORCHELASTIC_RESTART_COUNT", restarts, 0, INT32_MAX) : 0;
   return env;
 }
 

@@ -11,14 +11,20 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 
 #include "common/distributed/dist_env.h"
+#include "common/process.h"
 
 namespace pb::dist {
 namespace {
+
+// Set in every rank's environment (to the launcher's PID): tells our ranks from a RANK left over.
+constexpr const char* kLauncherMark = "PB_LAUNCHER_PID";
 
 struct Child {
   pid_t pid = -1;
@@ -61,12 +67,26 @@ int64_t find_free_port() {
 }
 
 std::optional<int> launch_if_requested(int argc, char** argv, int64_t nproc, double stop_timeout_s) {
-  if (nproc <= 0 || launched_as_rank()) return std::nullopt;
+  if (nproc <= 0) return std::nullopt;
+  if (launched_as_rank()) {
+    // Our own ranks carry the launcher's mark; a RANK without it was left in the environment or
+    // set by another launcher (torchrun): it wins, and the user is told so.
+    if (std::getenv(kLauncherMark) == nullptr) {
+      std::cerr << std::filesystem::path(argv[0]).filename().string() << ": note: RANK=" << std::getenv("RANK")
+                << " is set in the environment, so this process runs as that rank and --nproc " << nproc
+                << " is ignored (unset RANK to start " << nproc << " local ranks)" << std::endl;
+    }
+    return std::nullopt;
+  }
   return launch_local_ranks(std::vector<std::string>(argv, argv + argc), {nproc, "127.0.0.1", 0, stop_timeout_s});
 }
 
 int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions& options) {
   const int64_t port = options.master_port > 0 ? options.master_port : find_free_port();
+  // SIGINT, SIGTERM or SIGHUP sent to this process alone (not its group, as Ctrl-C does) must
+  // not leave the ranks running under PID 1: they are caught here, forwarded, then escalated.
+  const StopSignals stop_signals;
+  const pid_t launcher = ::getpid();
   std::vector<Child> children(static_cast<size_t>(options.nproc));
   for (int64_t rank = 0; rank < options.nproc; ++rank) {
     int pipe_fds[2];
@@ -74,6 +94,7 @@ int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions
     const pid_t pid = ::fork();
     if (pid < 0) throw DistError(std::string("cannot start a rank: ") + std::strerror(errno));
     if (pid == 0) {  // the rank: its output goes to the pipe, its identity to the environment
+      die_with_parent(launcher);  // even when the launcher is killed with SIGKILL
       ::dup2(pipe_fds[1], STDOUT_FILENO);
       ::dup2(pipe_fds[1], STDERR_FILENO);
       ::close(pipe_fds[0]);
@@ -83,6 +104,7 @@ int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions
       ::setenv("WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);
       ::setenv("MASTER_ADDR", options.master_addr.c_str(), 1);
       ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      ::setenv(kLauncherMark, std::to_string(launcher).c_str(), 1);
       std::vector<char*> argv;
       for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
       argv.push_back(nullptr);
@@ -97,9 +119,22 @@ int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions
 
   int result = 0;
   bool stopping = false;
+  int stop_signal = 0;
   std::chrono::steady_clock::time_point kill_at;
   size_t running = children.size();
   while (running > 0) {
+    if (StopSignals::received() != 0 && stop_signal == 0) {
+      stop_signal = StopSignals::received();
+      std::cout << "launcher: " << signal_name(stop_signal) << " received; stopping the ranks" << std::endl;
+      for (const Child& other : children) {
+        if (other.running) ::kill(other.pid, stop_signal);
+      }
+      if (!stopping) {
+        stopping = true;
+        kill_at = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(options.stop_timeout_s * 1000));
+      }
+    }
     std::vector<pollfd> fds;
     for (const Child& c : children) fds.push_back({c.fd, POLLIN, 0});
     ::poll(fds.data(), fds.size(), 100);
@@ -129,7 +164,7 @@ int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions
       c.running = false;
       --running;
       c.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      if (c.code != 0 && !stopping) {
+      if (c.code != 0 && !stopping && stop_signal == 0) {
         result = c.code;
         stopping = true;
         kill_at = std::chrono::steady_clock::now() +
@@ -155,6 +190,8 @@ int launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions
     forward_lines(c, static_cast<int>(&c - children.data()), true);
     ::close(c.fd);
   }
+  // Interrupted: the whole program ends here (a benchmark must not go on to its next point).
+  if (stop_signal != 0) exit_on_signal(std::filesystem::path(args.empty() ? "launcher" : args[0]).filename().string(), stop_signal);
   return result;
 }
 

@@ -1,13 +1,15 @@
 // Tutorial 1, step 6 (beyond the source): measure samples/s across loader workers, intra-op
 // threads, loader settings and per-sample loading cost on this machine, and say what wins and why.
 //
-// The source asks for 4 workers on faith; on a 2-core machine its Python loop ran ~70x slower
-// with them. Whether workers help depends on what a sample costs to load, so this step measures
+// The source asks for 4 workers on faith; on a 2-core machine its Python loop ran 20x slower
+// with them (13.56k against 272.0k samples/s, results/cpu-2core-debian/cpu_training.json). Whether workers help depends on what a sample costs to load, so this step measures
 // both cheap in-memory samples and samples with a simulated decode cost.
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/cli.h"
 #include "common/data.h"
@@ -15,6 +17,8 @@
 #include "common/train.h"
 
 constexpr int64_t kTrainSamples = 1000;  // the source's dataset
+// Held-out samples that every trained model is checked on at the end: speed must not cost learning.
+constexpr int64_t kValSamples = 1000;
 constexpr int64_t kBatchSize = 32;
 // Batches requested ahead by the "deep" loader presets: the whole 1,000-sample epoch. libtorch's
 // default, 2 per worker, makes the training thread wake a sleeping worker for every batch.
@@ -22,6 +26,9 @@ constexpr int64_t kDeepPrefetch = 32;
 // Each setting is timed for at least this long, three times, and the best rate is kept.
 constexpr double kMinSeconds = 0.2;
 constexpr int kRepeats = 3;
+// A batch that costs this long to load (microseconds) costs far more than a hand-over between
+// threads, so loader workers should pay for it when cores are free.
+constexpr double kCostlyBatchUs = 100;
 
 namespace {
 
@@ -34,13 +41,14 @@ struct Point {
   std::string loader;
   double samples_per_s, loss;
   bool complete;
+  double accuracy;  // on the held-out split, after the last timed epoch
 };
 
-Point measure(const pb::TensorData& train, int64_t workers, int64_t threads, const pb::LoaderPreset& preset,
+Point measure(const pb::DataSplit& split, int64_t workers, int64_t threads, const pb::LoaderPreset& preset,
               int64_t prefetch, double load_us, double min_seconds) {
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
-  pb::Trainer trainer(pb::ModelKind::kLinear, train, pb::loader_options(preset, kBatchSize, workers, prefetch), load_us);
+  pb::Trainer trainer(pb::ModelKind::kLinear, split.train, pb::loader_options(preset, kBatchSize, workers, prefetch), load_us);
   pb::EpochResult last = trainer.run_epoch();  // warm-up
   bool complete = last.complete;
   double best = 0;
@@ -54,7 +62,75 @@ Point measure(const pb::TensorData& train, int64_t workers, int64_t threads, con
     } while (timer.seconds() < min_seconds);
     best = std::max(best, static_cast<double>(samples) / timer.seconds());
   }
-  return {workers, threads, workers == 0 ? "-" : preset.name, best, last.mean_loss, complete};
+  const double accuracy = pb::evaluate(trainer.model(), pb::ModelKind::kLinear, split.val).accuracy;
+  return {workers, threads, workers == 0 ? "-" : preset.name, best, last.mean_loss, complete, accuracy};
+}
+
+// The fastest of the points that keep(point) accepts; nullptr if none.
+template <typename Keep>
+const Point* fastest(const std::vector<Point>& points, Keep keep) {
+  const Point* best = nullptr;
+  for (const Point& p : points) {
+    if (keep(p) && (best == nullptr || p.samples_per_s > best->samples_per_s)) best = &p;
+  }
+  return best;
+}
+
+// Says why the sweep came out as it did, reading it from the measurements: did loader workers pay
+// against none, did a deep prefetch pay against libtorch's default (both at the fewest intra-op
+// threads), did more intra-op threads pay? Within 10% counts as a tie: runs on a busy machine vary.
+// load_us is what one sample costs to load; handing a batch between threads costs a few us.
+void explain(const std::vector<Point>& points, int64_t cores, double load_us) {
+  const int64_t fewest = std::min_element(points.begin(), points.end(), [](const Point& a, const Point& b) {
+                           return a.threads < b.threads;
+                         })->threads;
+  const auto verdict = [](double ratio, const char* paid, const char* tie, const char* lost) {
+    return ratio >= 1.1 ? paid : ratio > 1 / 1.1 ? tie : lost;
+  };
+  std::cout << std::fixed << std::setprecision(2);
+  const Point* none = fastest(points, [&](const Point& p) { return p.workers == 0 && p.threads == fewest; });
+  const Point* workers = fastest(points, [&](const Point& p) { return p.workers > 0 && p.threads == fewest; });
+  if (none != nullptr && workers != nullptr) {
+    const double ratio = workers->samples_per_s / none->samples_per_s;
+    std::cout << "workers: the best (" << workers->workers << ", " << workers->loader << ") ran " << ratio
+              << "x as fast as none:\n  ";
+    if (load_us * kBatchSize >= kCostlyBatchUs) {
+      std::cout << "loading a batch takes " << load_us * kBatchSize / 1e3 << " ms, far more than handing it over; "
+                << (ratio >= 1.1 ? "workers load batches in parallel while the training thread trains"
+                                 : "they did not pay: the cores they need were likely busy with other work")
+                << "\n";
+    } else {
+      std::cout << verdict(ratio, "handing a batch between threads cost less than gathering it here",
+                           "a tie: gathering a batch costs about as much as handing it between threads",
+                           "gathering a batch costs less than handing it between threads")
+                << "\n";
+    }
+  }
+  const Point* by_default = fastest(points, [&](const Point& p) {
+    return p.workers > 0 && p.threads == fewest && p.loader == kPresets[0];
+  });
+  const Point* deep = fastest(points, [&](const Point& p) {
+    return p.workers > 0 && p.threads == fewest && p.loader != kPresets[0];
+  });
+  if (by_default != nullptr && deep != nullptr) {
+    const double ratio = deep->samples_per_s / by_default->samples_per_s;
+    std::cout << "prefetch: the best deep loader (" << deep->loader << ") ran " << ratio << "x as fast as libtorch's default:\n  "
+              << verdict(ratio, "the training thread no longer wakes a sleeping worker for every batch",
+                         "a tie: waking workers is not what limits these runs", "the default's shallow queue did better here")
+              << "\n";
+  }
+  const Point* few = fastest(points, [&](const Point& p) { return p.threads == fewest; });
+  const Point* more = fastest(points, [&](const Point& p) { return p.threads > fewest; });
+  if (few != nullptr && more != nullptr) {
+    const double ratio = more->samples_per_s / few->samples_per_s;
+    std::cout << "intra-op threads: the best with " << more->threads << " ran " << ratio << "x as fast as the best with "
+              << fewest << ":\n  "
+              << (ratio >= 1.1 ? std::string("they paid: the step's operators were large enough to split")
+                               : "no gain: Linear(10,2) is too small to split, and busy threads beyond the " +
+                                     std::to_string(cores) + " cores take turns")
+              << "\n";
+  }
+  std::cout << std::defaultfloat;
 }
 
 }  // namespace
@@ -73,9 +149,11 @@ int main(int argc, char** argv) {
       .option("train-samples", &train_samples, "samples per epoch", 1, 10'000'000)
       .option("min-seconds", &min_seconds, "minimum time per measurement", 0, 60);
   pb::parse_or_exit(cli, argc, argv);
-  pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, train_samples, 1, 0);
+  pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, train_samples, kValSamples, 0);
 
   bool all_complete = true;
+  int64_t models = 0;
+  double lowest_accuracy = 1;
   for (double cost : {0.0, load_us}) {
     // ---- Step 6a / 6b: sweep with cheap samples, then with costly samples --------------------
     if (cost == 0) {
@@ -89,13 +167,15 @@ int main(int argc, char** argv) {
       for (int64_t workers : workers_list) {
         for (const char* preset : kPresets) {
           if (workers == 0 && preset != kPresets[0]) continue;  // no queue without workers
-          points.push_back(measure(split.train, workers, threads, pb::find_loader_preset(preset), prefetch, cost, min_seconds));
+          points.push_back(measure(split, workers, threads, pb::find_loader_preset(preset), prefetch, cost, min_seconds));
         }
       }
     }
     const double baseline = points.front().samples_per_s;  // 0 workers (or the first count), 1 thread
     for (const Point& p : points) {
       all_complete = all_complete && p.complete;
+      lowest_accuracy = std::min(lowest_accuracy, p.accuracy);
+      ++models;
       std::cout << std::setw(7) << p.workers << std::setw(9) << p.threads << "  " << std::left << std::setw(16)
                 << p.loader << std::right << std::setw(11) << static_cast<int64_t>(p.samples_per_s) << std::setw(13)
                 << std::fixed << std::setprecision(2) << p.samples_per_s / baseline << "x" << std::setw(12)
@@ -107,18 +187,11 @@ int main(int argc, char** argv) {
     std::cout << "winner: " << best.workers << " workers (" << best.loader << "), " << best.threads
               << " intra-op thread(s), " << std::fixed << std::setprecision(2) << best.samples_per_s / baseline
               << "x the first row" << std::defaultfloat << "\n";
-    if (cost == 0) {
-      std::cout << "why: gathering a batch of cheap samples takes about a microsecond, less than handing it\n"
-                << "between threads, so workers can at best break even: only if the training thread never\n"
-                << "wakes a worker (deep prefetch) and is never preempted by one (deep-nice). Each epoch\n"
-                << "still starts with an empty pipeline. Linear(10,2) is too small for intra-op threads.\n";
-    } else {
-      std::cout << "why: loading now dominates the step, and worker threads load batches in parallel on\n"
-                << "otherwise idle cores while the training thread trains. Beyond " << cores
-                << " busy threads they compete:\nintra-op (OpenMP) threads spin between operators, so they "
-                << "take the cores the workers need.\n";
-    }
+    explain(points, cores, cost);
   }
   std::cout << "\nevery epoch saw every sample exactly once: " << (all_complete ? "yes" : "NO") << "\n";
+  std::cout << "held-out accuracy: " << std::fixed << std::setprecision(1) << 100 * lowest_accuracy
+            << "% (chance: 50%), the lowest of the " << models << " models trained above, on " << kValSamples
+            << " samples none of them trained on\n";
   return all_complete ? 0 : 1;
 }

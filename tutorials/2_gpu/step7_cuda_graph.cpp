@@ -12,6 +12,7 @@
 //   - gradients zeroed in place inside the graph (p.grad().zero_(), set_to_none=false semantics),
 //     never set to None: backward then accumulates into the same gradient tensors every replay;
 //   - no host synchronisation inside the capture (no .item(), no printing of tensors).
+#include <iomanip>
 #include <iostream>
 
 #include "common/cli.h"
@@ -35,6 +36,8 @@ constexpr int64_t kBatches = 16;
 // Training steps per run, the first kWarmupSteps untimed (the PyTorch documentation warms up 3).
 constexpr int64_t kSteps = 2000;
 constexpr int64_t kWarmupSteps = 3;
+// Held-out samples the trained models are checked on.
+constexpr int64_t kValSamples = 1000;
 
 int main(int argc, char** argv) {
   int64_t batch = kBatch, steps = kSteps;
@@ -52,7 +55,8 @@ int main(int argc, char** argv) {
   if (graph_flag && !device.is_cuda()) pb::fail_usage(cli.program(), "--graph needs a CUDA device: " + why_not);
   const bool use_graph = device.is_cuda();
   const pb::ModelKind kind = pb::ModelKind::kMlp;
-  const pb::TensorData data = pb::make_synthetic_split(kind, batch * kBatches, 1, 0).train;
+  const pb::DataSplit split = pb::make_synthetic_split(kind, batch * kBatches, kValSamples, 0);
+  const pb::TensorData& data = split.train;
   const torch::Tensor inputs = data.inputs.view({kBatches, batch, 10}).to(device);
   const torch::Tensor targets = data.targets.view({kBatches, batch, 2}).to(device);
   auto eager_step = [&](pb::Mlp& model, torch::optim::SGD& optimizer, const torch::Tensor& x, const torch::Tensor& y) {
@@ -61,6 +65,13 @@ int main(int argc, char** argv) {
     loss.backward();
     optimizer.step();
     return loss;
+  };
+  // Accuracy, in percent, on the held-out samples, which no step trains on.
+  auto held_out_percent = [&](pb::Mlp& model) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor out = model->forward(split.val.inputs.to(device));
+    return 100.0 * static_cast<double>(pb::count_correct(kind, out, split.val.targets.to(device))) /
+           static_cast<double>(split.val.size());
   };
 
   // ---- Step 7a: eager ------------------------------------------------------------------------
@@ -78,6 +89,9 @@ int main(int argc, char** argv) {
   const double eager_rate = static_cast<double>(steps - kWarmupSteps) / eager_timer.seconds();
   const double eager_loss = loss.item<double>();
   std::cout << "eager: " << static_cast<int64_t>(eager_rate) << " steps/s, final loss " << eager_loss << "\n";
+  const double eager_accuracy = held_out_percent(eager);
+  std::cout << "held-out accuracy: " << std::fixed << std::setprecision(1) << eager_accuracy << "% (chance: 50%) on "
+            << kValSamples << " samples never trained on\n" << std::defaultfloat << std::setprecision(6);
   if (!use_graph) {
     std::cout << "\nCUDA graph: not captured: it needs a CUDA device, and " << why_not
               << "; on a GPU this step replays the same steps as one graph and prints its steps/s and final loss\n";
@@ -137,6 +151,8 @@ int main(int argc, char** argv) {
   std::cout << "graph: " << static_cast<int64_t>(graph_rate) << " steps/s (" << graph_rate / eager_rate
             << "x eager), final loss " << graph_loss << "\n";
   std::cout << "same final loss as eager: " << (difference < 1e-5 ? "yes" : "no") << " (relative difference " << difference << ")\n";
+  std::cout << "held-out accuracy of the graph-trained model: " << std::fixed << std::setprecision(1) << held_out_percent(model)
+            << "% (chance: 50%; eager: " << eager_accuracy << "%)\n";
   return difference < 1e-5 ? 0 : 1;
 #endif
 }

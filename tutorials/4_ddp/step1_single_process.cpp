@@ -4,6 +4,7 @@
 // series builds one on c10d, the distributed engine inside libtorch. First, the reference: one
 // process trains the source CNN on global batches of `world x batch` samples. Step 4 trains the
 // same batches on several processes and must end with the same parameters.
+#include <iomanip>
 #include <iostream>
 
 #include "common/cli.h"
@@ -17,6 +18,8 @@ constexpr const char* kModel = "cnn";
 constexpr int64_t kGlobalBatch = 64;
 constexpr int64_t kSamples = 512;
 constexpr int64_t kSteps = 8;
+// Held-out samples, drawn with the training set but never trained on: the accuracy at the end.
+constexpr int64_t kValSamples = 512;
 
 int main(int argc, char** argv) {
   std::string model_name = kModel;
@@ -33,7 +36,8 @@ int main(int argc, char** argv) {
 
   // ---- Step 1a: data, model, optimizer ------------------------------------------------------
   std::cout << "== Step 1a: data, model, optimizer ==\n";
-  const pb::TensorData data = pb::make_synthetic_split(kind, samples, 1, 0).train;
+  const pb::DataSplit split = pb::make_synthetic_split(kind, samples, kValSamples, 0);
+  const pb::TensorData& data = split.train;
   // The sampler of step 3, with one rank: the same shuffled global batches step 4 will split.
   const pb::dist::ShardPlan plan(samples, global_batch, /*world_size=*/1, /*seed=*/0);
   torch::manual_seed(0);
@@ -63,5 +67,8 @@ int main(int argc, char** argv) {
   std::cout << "final loss " << loss_value << ", " << static_cast<int64_t>(seen / seconds)
             << " samples/s, parameter checksum " << checksum << "\n";
   std::cout << "step 4 must reach this checksum with several processes\n";
+  const double accuracy = pb::evaluate(model, kind, split.val).accuracy;
+  std::cout << "held-out accuracy: " << std::fixed << std::setprecision(1) << 100 * accuracy << "% (chance: "
+            << 100 / pb::output_size(kind) << "%) on " << kValSamples << " samples never trained on\n";
   return 0;
 }

@@ -44,10 +44,18 @@ int main(int argc, char** argv) {
 
   // ---- Step 3b: check across ranks: every sample exactly once ---------------------------------
   std::vector<torch::Tensor> total{counts};
-  group.group->allreduce(total)->wait();
+  try {
+    group.group->allreduce(total)->wait();
+  } catch (const std::exception& e) {  // a peer died or timed out: one line naming it
+    pb::dist::exit_on_collective_failure(cli.program(), group, e);
+  }
   const bool exact = torch::equal(total[0], torch::ones({samples}, torch::kLong));
   std::cout << "== Step 3b: across " << env.world_size << " ranks ==\nevery one of " << samples
             << " samples used exactly once: " << (exact ? "yes" : "NO") << "\n";
-  group.group->barrier()->wait();
+  try {
+    group.group->barrier()->wait();
+  } catch (const std::exception& e) {
+    pb::dist::exit_on_collective_failure(cli.program(), group, e);
+  }
   return exact ? 0 : 1;
 }
