@@ -12,7 +12,7 @@ if(NOT PB_DOCS_PYTHON)
 endif()
 set(pb_docs_skip "")
 if(PB_HAVE_CUDA)
-  set(pb_docs_skip --skip "the docs show the output of the CPU-only build (Debian's libtorch 1.13); this build has CUDA")
+  set(pb_docs_skip --skip "the docs show the output of the CPU-only build (Debian's libtorch 1.13), and this build has CUDA")
 endif()
 foreach(page IN ITEMS 1_multi_cpu 2_gpu 3_data_parallel 4_ddp)
   add_test(NAME docs_output_${page}

@@ -13,16 +13,11 @@ constexpr int64_t kMaxWorldSize = 4096;
 }  // namespace
 
 int64_t parse_env_integer(const std::string& name, const std::string& text, int64_t min, int64_t max) {
-  int64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) {
-    throw DistError(name + " must be an integer, got '" + text + "'");
+  try {
+    return parse_integer(name, text, min, max);  // the project's one strict parser, same messages
+  } catch (const Error& error) {
+    throw DistError(error.what());
   }
-  if (value < min || value > max) {
-    throw DistError(name + " must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + text);
-  }
-  return value;
 }
 
 bool launched_as_rank(const std::function<const char*(const char*)>& getenv) {

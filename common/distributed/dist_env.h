@@ -8,11 +8,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/error.h"
+
 namespace pb::dist {
 
 // A bad distributed set-up (environment, rendezvous, a failed rank). what() is one line.
-struct DistError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+struct DistError : Error {
+  using Error::Error;
 };
 
 struct DistEnv {

@@ -365,6 +365,9 @@ struct RollCall {
 constexpr auto kRollCall = std::chrono::milliseconds(1000);
 
 RollCall roll_call(const Group& group, const std::vector<int64_t>& suspects) {
+  // torch 2.x's TCPStore logs a failed send with a stack trace before it throws: the rank's one
+  // line must stay one line.
+  QuietStderr quiet;
   struct State {
     std::mutex mutex;
     std::condition_variable finished;
@@ -394,8 +397,13 @@ RollCall roll_call(const Group& group, const std::vector<int64_t>& suspects) {
           const std::vector<uint8_t> value = store->get(failure_key(rank));
           std::stringstream list(std::string(value.begin(), value.end()));
           for (std::string item; std::getline(list, item, ',');) {
-            const int64_t next = std::atoll(item.c_str());
-            if (next >= 0 && next < world && !seen[static_cast<size_t>(next)]) {
+            int64_t next = -1;
+            try {
+              next = parse_integer("a rank in the store", item, 0, world - 1);
+            } catch (const Error&) {
+              continue;  // not written by this program
+            }
+            if (!seen[static_cast<size_t>(next)]) {
               seen[static_cast<size_t>(next)] = true;
               pending.push_back(next);
             }
@@ -616,7 +624,11 @@ void exit_on_collective_failure(const std::string& program, const Group& group, 
   std::cout.flush();
   std::cerr << program << ": error: " << line << std::endl;
   std::fflush(nullptr);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // 0.3 s: the launcher sees the rank that caused the failure exit first, and names it. The store
+  // lives in rank 0's process: in a job of more than two ranks it stays up for the others' roll
+  // calls (kRollCall each, started up to a collective round later), or they could only blame rank 0.
+  const bool serves_store = group.rank == 0 && group.world_size > 2;
+  std::this_thread::sleep_for(serves_store ? 3 * kRollCall : std::chrono::milliseconds(300));
   std::_Exit(1);
 }
 
