@@ -79,9 +79,9 @@ TEST(Train, EpochPhasesAddUpToTheEpochsWallTime) {
       EXPECT_LE(r.phases.total(), wall) << workers << " workers";
       EXPECT_NEAR(r.phases.total(), wall, 0.02 * wall + 200e-6) << workers << " workers";
       if (workers == 0) {
-        for (pb::Phase p : {pb::Phase::kForward, pb::Phase::kBackward, pb::Phase::kOptimizer}) {
-          EXPECT_GT(r.phases[pb::Phase::kLoad], r.phases[p]) << pb::phase_name(p);
-        }
+        // The training thread pays each sample's loading cost itself: charged to loading, not to
+        // forward (a bound from the simulated cost, not a speed: half of it, for calibration error).
+        EXPECT_GE(r.phases[pb::Phase::kLoad], 0.5 * 640 * 20e-6);
       }
     }
   }
