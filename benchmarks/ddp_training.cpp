@@ -180,9 +180,19 @@ int run_rank_job(const nlohmann::json& job, const std::string& result_path) {
 
 // Launches `ranks` processes for `job` and returns rank 0's figures, or "" with the reason.
 std::string launch(nlohmann::json job, int64_t ranks, nlohmann::json* result) {
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("pb_ddp_" + std::to_string(::getpid()) + ".json")).string();
-  std::filesystem::remove(path);
+  // Rank 0's figures come back through a private folder (mkdtemp: unique, mode 0700), as the
+  // peer's do: a predictable /tmp name could be raced or left behind by another run.
+  std::error_code ec;
+  std::string dir = (std::filesystem::temp_directory_path(ec) / "pb_ddp_XXXXXX").string();
+  if (ec || ::mkdtemp(dir.data()) == nullptr) return "cannot create a temporary folder for the ranks' result";
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  } remove_dir{dir};
+  const std::string path = dir + "/result.json";
   ::setenv("PB_RANK_JOB", job.dump().c_str(), 1);
   ::setenv("PB_RANK_RESULT", path.c_str(), 1);
   const int code = pb::dist::launch_local_ranks({"bench_ddp"}, {ranks, "127.0.0.1", 0, 10});
@@ -194,7 +204,6 @@ std::string launch(nlohmann::json job, int64_t ranks, nlohmann::json* result) {
   } catch (const pb::FileError& error) {
     return error.what();
   }
-  std::filesystem::remove(path);
   return "";
 }
 
