@@ -25,7 +25,8 @@
 
 namespace {
 
-// Samples per rank per step: the source's batch of 32 (weak scaling, as DDP is used).
+// Samples per rank per step, the default of --batch-per-rank (weak scaling, as DDP is used): four
+// times the source 002's batch of 32.
 constexpr int64_t kBatchPerRank = 128;
 // Dataset sizes: enough distinct samples for every timed step of the largest world.
 constexpr int64_t kSmallModelSamples = 8192, kCnnSamples = 1024;
