@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "common/device.h"
 #include "common/distributed/ddp.h"
 #include "common/distributed/launcher.h"
+#include "common/process.h"
 #include "common/distributed/shard.h"
 #include "common/json_file.h"
 #include "common/timer.h"
@@ -195,17 +195,13 @@ int run_rank_job(const nlohmann::json& job, const std::string& result_path) {
 std::string launch(nlohmann::json job, int64_t ranks, nlohmann::json* result) {
   // Rank 0's figures come back through a private folder (mkdtemp: unique, mode 0700), as the
   // peer's do: a predictable /tmp name could be raced or left behind by another run.
-  std::error_code ec;
-  std::string dir = (std::filesystem::temp_directory_path(ec) / "pb_ddp_XXXXXX").string();
-  if (ec || ::mkdtemp(dir.data()) == nullptr) return "cannot create a temporary folder for the ranks' result";
-  struct RemoveDir {
-    std::string path;
-    ~RemoveDir() {
-      std::error_code ignored;
-      std::filesystem::remove_all(path, ignored);
-    }
-  } remove_dir{dir};
-  const std::string path = dir + "/result.json";
+  std::optional<pb::TempDir> dir;
+  try {
+    dir.emplace("pb_ddp_");
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
+  const std::string path = dir->path() + "/result.json";
   ::setenv("PB_RANK_JOB", job.dump().c_str(), 1);
   ::setenv("PB_RANK_RESULT", path.c_str(), 1);
   const int code = pb::dist::launch_local_ranks({"bench_ddp"}, {ranks, "127.0.0.1", 0, 10});

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -77,6 +78,20 @@ StopSignals::~StopSignals() {
 }
 
 int StopSignals::received() { return g_received; }
+
+TempDir::TempDir(const std::string& prefix) {
+  std::error_code ec;
+  path_ = (std::filesystem::temp_directory_path(ec) / (prefix + "XXXXXX")).string();
+  if (ec || ::mkdtemp(path_.data()) == nullptr) {
+    throw std::runtime_error(std::string("cannot create a temporary folder: ") +
+                             (ec ? ec.message() : std::strerror(errno)));
+  }
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
 
 std::string signal_name(int signal) {
   switch (signal) {

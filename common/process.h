@@ -40,6 +40,22 @@ void die_with_parent(pid_t parent);
 // to `grace_s` for it to exit, then SIGKILLs it. Reaps it; returns its wait status.
 int stop_child(pid_t pid, bool own_group, int signal, double grace_s);
 
+// A private temporary folder ("<temp dir>/<prefix>XXXXXX" by mkdtemp: unique, mode 0700), removed
+// with what it holds when this goes out of scope, however the scope ends. For files passed between
+// processes (jobs, results), where a predictable /tmp name could be raced or left behind. Throws
+// std::runtime_error ("cannot create a temporary folder: <reason>") when it cannot be made.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 struct ChildResult {
   int exit_code = -1;    // 0-255, or 128 + signal when killed by a signal
   bool timed_out = false;

@@ -72,6 +72,22 @@ startup_baseline() {
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
 }
 
+# Starts rank $1 of 2 against MASTER_PORT $2 with --timeout 3 and checks that it fails the
+# rendezvous in one line, exit 2, after 3 s and before 3.3 s (start-up excluded). $3 names the case.
+expect_rendezvous_timeout() {
+  local rank=$1 port=$2 label=$3 baseline start end code
+  baseline=$(startup_baseline)
+  start=$(now)
+  env RANK="$rank" WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT="$port" \
+    timeout -s KILL "$GUARD_S" "$ddp" --timeout 3 >"$work/out" 2>&1
+  code=$?
+  end=$(now)
+  echo "$label exited with code $code: $(cat "$work/out")"
+  [[ $code -eq 2 ]] || fail "exit code $code, expected 2"
+  expect_one_line "$work/out" "^ddp_check: error: cannot rendezvous at 127\\.0\\.0\\.1:$port as rank $rank of 2: timed out after 3 s .+\$"
+  check_elapsed "$start" "$end" "$baseline" 3.0 3.3 "$label with --timeout 3"
+}
+
 case "$mode" in
   lost-peer)
     world=${3:?world size}
@@ -97,17 +113,7 @@ case "$mode" in
     done
     ;;
   lonely)
-    baseline=$(startup_baseline)
-    port=$(free_port)
-    start=$(now)
-    env RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT="$port" \
-      timeout -s KILL "$GUARD_S" "$ddp" --timeout 3 >"$work/out" 2>&1
-    code=$?
-    end=$(now)
-    echo "lonely rank 0 exited with code $code: $(cat "$work/out")"
-    [[ $code -eq 2 ]] || fail "exit code $code, expected 2"
-    expect_one_line "$work/out" "^ddp_check: error: cannot rendezvous at 127\\.0\\.0\\.1:$port as rank 0 of 2: timed out after 3 s .+\$"
-    check_elapsed "$start" "$end" "$baseline" 3.0 3.3 "lonely rank 0 with --timeout 3"
+    expect_rendezvous_timeout 0 "$(free_port)" "lonely rank 0"
     ;;
   foreign-listener)
     # Accepts every connection and keeps it open without a byte of answer.
@@ -124,16 +130,7 @@ while True:
     pids+=($!)
     for _ in $(seq 50); do [[ -s "$work/port" ]] && break; sleep 0.1; done
     port=$(cat "$work/port")
-    baseline=$(startup_baseline)
-    start=$(now)
-    env RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT="$port" \
-      timeout -s KILL "$GUARD_S" "$ddp" --timeout 3 >"$work/out" 2>&1
-    code=$?
-    end=$(now)
-    echo "rank 1 against a silent listener exited with code $code: $(cat "$work/out")"
-    [[ $code -eq 2 ]] || fail "exit code $code, expected 2"
-    expect_one_line "$work/out" "^ddp_check: error: cannot rendezvous at 127\\.0\\.0\\.1:$port as rank 1 of 2: timed out after 3 s .+\$"
-    check_elapsed "$start" "$end" "$baseline" 3.0 3.3 "rank 1 with --timeout 3 against a silent listener"
+    expect_rendezvous_timeout 1 "$port" "rank 1 against a silent listener"
     ;;
   *)
     echo "unknown mode '$mode'" >&2

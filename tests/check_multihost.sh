@@ -147,18 +147,23 @@ wait_ranks() {
 
 limit=$((TIMEOUT_S + 5))
 run_args=(--model mlp --steps 100000 --timeout "$TIMEOUT_S")
+# Every rank exited 0 and reported that it ended with single-process training's parameters.
+expect_every_rank_matched() {
+  for ((rank = 0; rank < WORLD; ++rank)); do
+    cat "$work/rank$rank.out"
+    read -r code _ <"$work/rank$rank.end"
+    [[ $code -eq 0 ]] || { fail "rank $rank exited with $code"; show "$work/rank$rank.err"; }
+    grep -Eq "^rank $rank/$WORLD gloo: .* \\(match\\)" "$work/rank$rank.out" || fail "rank $rank did not match single-process training"
+  done
+}
+
 case $case_name in
   train)
     start=$(now)
     start_all --model mlp --timeout 20
     wait_ranks
     echo "2 hosts x 2 ranks: $(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s"
-    for ((rank = 0; rank < WORLD; ++rank)); do
-      cat "$work/rank$rank.out"
-      read -r code _ <"$work/rank$rank.end"
-      [[ $code -eq 0 ]] || { fail "rank $rank exited with $code"; show "$work/rank$rank.err"; }
-      grep -Eq "^rank $rank/$WORLD gloo: .* \\(match\\)" "$work/rank$rank.out" || fail "rank $rank did not match single-process training"
-    done
+    expect_every_rank_matched
     ;;
   torchrun)
     torchrun=$source_dir/.venv/bin/torchrun
@@ -258,12 +263,7 @@ time.sleep(60)
     export TORCHELASTIC_USE_AGENT_STORE=True TORCHELASTIC_RESTART_COUNT=1
     start_all --model mlp --timeout 20
     for ((rank = 0; rank < WORLD; ++rank)); do wait "${pids[$((rank + 1))]}"; done
-    for ((rank = 0; rank < WORLD; ++rank)); do
-      cat "$work/rank$rank.out"
-      read -r code _ <"$work/rank$rank.end"
-      [[ $code -eq 0 ]] || { fail "rank $rank exited with $code"; show "$work/rank$rank.err"; }
-      grep -Eq "^rank $rank/$WORLD gloo: .* \\(match\\)" "$work/rank$rank.out" || fail "rank $rank did not match single-process training"
-    done
+    expect_every_rank_matched
     ;;
   script_input)
     # Each: the arguments, then the one line expected on stderr; exit code 2.

@@ -1,15 +1,55 @@
 # Runs one program and checks what it did, for smoke and bad-input tests:
-#   CMD      the command, arguments separated by @@
-#   RC       the expected exit code (default 0)
-#   EXPECT   regexes, separated by @@, that the combined stdout+stderr must each match
-#   FILE     a file that must exist afterwards and contain "benchmarks" (a JSON report)
-#   NO_FILE  a file that must not exist afterwards (nothing half-written)
+#   CMD       the command, arguments separated by @@
+#   RC        the expected exit code (default 0)
+#   EXPECT    regexes, separated by @@, that the combined stdout+stderr must each match
+#   FILE      a file that must exist afterwards and contain "benchmarks" (a JSON report)
+#   NO_FILE   a file or folder removed before the command that must not exist afterwards
+#             (nothing half-written, no folder created)
+#   DIR       a folder made afresh before the command, holding SEED files and SEED_DIRS folders;
+#             afterwards it must hold the same names with the same contents, nothing more
+#   SEED      files copied into DIR, separated by @@; "path|name" copies path as DIR/name
+#   SEED_DIRS names of empty folders made in DIR, separated by @@
+
+# Every name under `dir` (hidden ones too: a leftover temporary folder counts), with the SHA-256
+# of each file, sorted.
+function(pb_snapshot dir result)
+  file(GLOB_RECURSE entries RELATIVE "${dir}" LIST_DIRECTORIES true "${dir}/*")
+  set(listing "")
+  foreach(entry IN LISTS entries)
+    if(IS_DIRECTORY "${dir}/${entry}")
+      list(APPEND listing "${entry}/")
+    else()
+      file(SHA256 "${dir}/${entry}" hash)
+      list(APPEND listing "${entry} ${hash}")
+    endif()
+  endforeach()
+  list(SORT listing)
+  set(${result} "${listing}" PARENT_SCOPE)
+endfunction()
+
 string(REPLACE "@@" ";" command "${CMD}")
 if(NOT DEFINED RC OR RC STREQUAL "")
   set(RC 0)
 endif()
+if(DIR)
+  file(REMOVE_RECURSE "${DIR}")
+  file(MAKE_DIRECTORY "${DIR}")
+  string(REPLACE "@@" ";" seeds "${SEED}")
+  foreach(seed IN LISTS seeds)
+    if(seed MATCHES "^(.*)\\|(.*)$")
+      file(COPY_FILE "${CMAKE_MATCH_1}" "${DIR}/${CMAKE_MATCH_2}")
+    else()
+      file(COPY "${seed}" DESTINATION "${DIR}")
+    endif()
+  endforeach()
+  string(REPLACE "@@" ";" seed_dirs "${SEED_DIRS}")
+  foreach(seed_dir IN LISTS seed_dirs)
+    file(MAKE_DIRECTORY "${DIR}/${seed_dir}")
+  endforeach()
+  pb_snapshot("${DIR}" before)
+endif()
 if(NO_FILE)
-  file(REMOVE "${NO_FILE}")
+  file(REMOVE_RECURSE "${NO_FILE}")
 endif()
 if(FILE)
   file(REMOVE "${FILE}")
@@ -38,5 +78,13 @@ if(FILE)
 endif()
 if(NO_FILE AND EXISTS "${NO_FILE}")
   message(FATAL_ERROR "${NO_FILE} was written but should not exist")
+endif()
+if(DIR)
+  pb_snapshot("${DIR}" after)
+  if(NOT before STREQUAL after)
+    list(JOIN before "\n  " before_text)
+    list(JOIN after "\n  " after_text)
+    message(FATAL_ERROR "${DIR} changed\n--- before ---\n  ${before_text}\n--- after ---\n  ${after_text}")
+  endif()
 endif()
 message(STATUS "ok: exit code ${rc}")

@@ -1,89 +1,10 @@
 # Tests of pb_compare and pb_report on bad or partial inputs: gates that meet rows they cannot
 # evaluate, reports in different time units, output folders that are missing or in the way, and
 # a pb_report that fails partway (it must write all of its files or none).
-#
-# Run as a script (cmake -P this file), it is the checker of pb_output_test below, for tests that
-# expect expect.cmake's RC and EXPECT plus a folder left exactly as it was:
-#   CMD       the command, arguments separated by @@
-#   RC        the expected exit code (default 0)
-#   EXPECT    regexes, separated by @@, that the combined stdout+stderr must each match
-#   DIR       a folder made afresh before the command, holding SEED files and SEED_DIRS folders;
-#             afterwards it must hold the same names with the same contents, nothing more
-#   SEED      files copied into DIR, separated by @@; "path|name" copies path as DIR/name
-#   SEED_DIRS names of empty folders made in DIR, separated by @@
-#   ABSENT    a path removed before the command that must still not exist afterwards
-if(CMAKE_SCRIPT_MODE_FILE)
-  # Every name under `dir` (hidden ones too: a leftover temporary folder counts), with the
-  # SHA-256 of each file, sorted.
-  function(pb_snapshot dir result)
-    file(GLOB_RECURSE entries RELATIVE "${dir}" LIST_DIRECTORIES true "${dir}/*")
-    set(listing "")
-    foreach(entry IN LISTS entries)
-      if(IS_DIRECTORY "${dir}/${entry}")
-        list(APPEND listing "${entry}/")
-      else()
-        file(SHA256 "${dir}/${entry}" hash)
-        list(APPEND listing "${entry} ${hash}")
-      endif()
-    endforeach()
-    list(SORT listing)
-    set(${result} "${listing}" PARENT_SCOPE)
-  endfunction()
-
-  if(NOT DEFINED RC OR RC STREQUAL "")
-    set(RC 0)
-  endif()
-  if(DIR)
-    file(REMOVE_RECURSE "${DIR}")
-    file(MAKE_DIRECTORY "${DIR}")
-    string(REPLACE "@@" ";" seeds "${SEED}")
-    foreach(seed IN LISTS seeds)
-      if(seed MATCHES "^(.*)\\|(.*)$")
-        file(COPY_FILE "${CMAKE_MATCH_1}" "${DIR}/${CMAKE_MATCH_2}")
-      else()
-        file(COPY "${seed}" DESTINATION "${DIR}")
-      endif()
-    endforeach()
-    string(REPLACE "@@" ";" seed_dirs "${SEED_DIRS}")
-    foreach(seed_dir IN LISTS seed_dirs)
-      file(MAKE_DIRECTORY "${DIR}/${seed_dir}")
-    endforeach()
-    pb_snapshot("${DIR}" before)
-  endif()
-  if(ABSENT)
-    file(REMOVE_RECURSE "${ABSENT}")
-  endif()
-  string(REPLACE "@@" ";" command "${CMD}")
-  execute_process(COMMAND ${command} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-  set(all "${out}${err}")
-  if(NOT rc STREQUAL "${RC}")
-    message(FATAL_ERROR "exit code ${rc}, expected ${RC}\n--- output ---\n${all}")
-  endif()
-  string(REPLACE "@@" ";" patterns "${EXPECT}")
-  foreach(pattern IN LISTS patterns)
-    if(NOT all MATCHES "${pattern}")
-      message(FATAL_ERROR "output does not match '${pattern}'\n--- output ---\n${all}")
-    endif()
-  endforeach()
-  if(DIR)
-    pb_snapshot("${DIR}" after)
-    if(NOT before STREQUAL after)
-      list(JOIN before "\n  " before_text)
-      list(JOIN after "\n  " after_text)
-      message(FATAL_ERROR "${DIR} changed\n--- before ---\n  ${before_text}\n--- after ---\n  ${after_text}")
-    endif()
-  endif()
-  if(ABSENT AND EXISTS "${ABSENT}")
-    message(FATAL_ERROR "${ABSENT} was created but should not exist")
-  endif()
-  message(STATUS "ok: exit code ${rc}")
-  return()
-endif()
-
-set(pb_tools_failures_script ${CMAKE_CURRENT_LIST_FILE})
 
 # pb_output_test(<name> COMMAND <cmd>... [EXPECT <regex>...] [RC <code>] [DIR <folder>
-#                [SEED <file>...] [SEED_DIRS <name>...]] [ABSENT <path>])
+#                [SEED <file>...] [SEED_DIRS <name>...]] [ABSENT <path>]): a smoke test
+# (expect.cmake) that also checks a folder is left exactly as it was, or a path never made.
 function(pb_output_test name)
   cmake_parse_arguments(ARG "" "RC;DIR;ABSENT" "COMMAND;EXPECT;SEED;SEED_DIRS" ${ARGN})
   foreach(list_name IN ITEMS COMMAND EXPECT SEED SEED_DIRS)
@@ -91,8 +12,8 @@ function(pb_output_test name)
   endforeach()
   add_test(NAME ${name}
     COMMAND ${CMAKE_COMMAND} "-DCMD=${joined_COMMAND}" "-DEXPECT=${joined_EXPECT}" "-DRC=${ARG_RC}"
-            "-DDIR=${ARG_DIR}" "-DSEED=${joined_SEED}" "-DSEED_DIRS=${joined_SEED_DIRS}" "-DABSENT=${ARG_ABSENT}"
-            -P ${pb_tools_failures_script})
+            "-DDIR=${ARG_DIR}" "-DSEED=${joined_SEED}" "-DSEED_DIRS=${joined_SEED_DIRS}" "-DNO_FILE=${ARG_ABSENT}"
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/expect.cmake)
   set_tests_properties(${name} PROPERTIES LABELS "smoke" TIMEOUT 300)
 endfunction()
 

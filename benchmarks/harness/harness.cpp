@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -127,11 +126,10 @@ size_t count_points(int argc, char** argv) {
   std::vector<std::string> args{"/proc/self/exe"};
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   args.emplace_back("--benchmark_list_tests");
-  char dir_template[] = "/tmp/pb_list_XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) return 0;
-  const std::string dir = dir_template, list = dir + "/list.txt";
   size_t count = 0;
   try {
+    const TempDir dir("pb_list_");
+    const std::string list = dir.path() + "/list.txt";
     const ChildResult result = run_child(args, list, "/dev/null", 120);
     if (result.exit_code == 0) {
       std::ifstream in(list);
@@ -141,8 +139,6 @@ size_t count_points(int argc, char** argv) {
   } catch (const std::exception&) {
     count = 0;
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   return count;
 }
 

@@ -1,14 +1,13 @@
 // Running the Python peer program and pairing its rows with the C++ rows they mirror.
 #include "benchmarks/harness/peer.h"
 
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "benchmarks/harness/summary.h"
@@ -43,14 +42,6 @@ int run_command(const std::vector<std::string>& argv, const std::string& stderr_
   return result.exit_code;
 }
 
-// Removes the peer's private directory however run_python_peer ends (an interrupt included).
-struct RemoveDirectory {
-  std::string path;
-  ~RemoveDirectory() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 std::string last_line_of(const std::string& path) {
   std::ifstream in(path);
@@ -109,10 +100,14 @@ nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings)
   if (python.empty()) return unmeasured(job, "skipped: " + why);
 
   // A private directory (mkdtemp: unique, mode 0700) for the job, the result and the peer's errors.
-  std::error_code ec;
-  std::string dir = (std::filesystem::temp_directory_path(ec) / "pb_peer_XXXXXX").string();
-  if (ec || ::mkdtemp(dir.data()) == nullptr) return unmeasured(job, "python peer: cannot create a temporary directory");
-  const RemoveDirectory remove_dir{dir};
+  // Removed however run_python_peer ends, an interrupt included.
+  std::optional<TempDir> temp;
+  try {
+    temp.emplace("pb_peer_");
+  } catch (const std::runtime_error&) {
+    return unmeasured(job, "python peer: cannot create a temporary directory");
+  }
+  const std::string& dir = temp->path();
   const std::string job_path = dir + "/job.json", out_path = dir + "/out.json", err_path = dir + "/err.txt";
   nlohmann::json result;
   try {
