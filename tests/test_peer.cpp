@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "benchmarks/harness/peer.h"
+#include "benchmarks/harness/point.h"
 #include "common/data.h"
 #include "common/train.h"
 
@@ -113,3 +114,29 @@ TEST(Peer, RatiosPairEachPeerRowWithItsCppRow) {
 }
 
 }  // namespace
+
+TEST(RunName, BuildsKeyValueSegmentsAndRefusesSeparators) {
+  EXPECT_EQ(pb::bench::run_name("dp_cpu/cnn", {{"mode", "persistent"}, {"replicas", "2"}}),
+            "dp_cpu/cnn/mode:persistent/replicas:2");
+  EXPECT_EQ(pb::bench::run_name("allreduce_gloo", {}), "allreduce_gloo");
+  EXPECT_THROW(pb::bench::run_name("x", {{"mode", "a/b"}}), std::invalid_argument);
+  EXPECT_THROW(pb::bench::run_name("x", {{"mo:de", "a"}}), std::invalid_argument);
+  EXPECT_THROW(pb::bench::run_name("x", {{"mode", ""}}), std::invalid_argument);
+}
+
+TEST(RunName, MatchesOnlyGoogleBenchmarkSuffixes) {
+  const std::string point = "dp_cpu/cnn/mode:persistent/replicas:2";
+  EXPECT_TRUE(pb::bench::is_run_of(point, point));
+  EXPECT_TRUE(pb::bench::is_run_of(point + "/iterations:2/real_time", point));
+  EXPECT_TRUE(pb::bench::is_run_of(point + "/manual_time", point));
+  EXPECT_FALSE(pb::bench::is_run_of(point + "0/real_time", point));           // replicas:20
+  EXPECT_FALSE(pb::bench::is_run_of(point + "/threads:1/real_time", point));  // another argument
+  EXPECT_FALSE(pb::bench::is_run_of("dp_cpu/cnn", point));
+  struct P {
+    std::string n;
+    std::string name() const { return n; }
+  };
+  const std::vector<P> points{{"a/x:1"}, {"a/x:10"}};
+  EXPECT_EQ(pb::bench::find_point(points, "a/x:10/real_time"), &points[1]);
+  EXPECT_EQ(pb::bench::find_point(points, "a/x:2/real_time"), nullptr);
+}

@@ -1,0 +1,1 @@
+# Series 1 as one story: every step starts from the previous step's state (tutorials/*/story.h).
