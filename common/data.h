@@ -90,7 +90,7 @@ class SyntheticDataset : public torch::data::datasets::BatchDataset<SyntheticDat
   int64_t worker_nice_ = 0;
 };
 
-// DataLoader settings; both knobs matter only with workers (docs/1_multi_cpu.md, step 6).
+// DataLoader settings; both knobs matter only with workers (docs/1_multi_cpu.md, step 7).
 //  - prefetch: libtorch's max_jobs, how many batches may be requested ahead of the training loop.
 //    0 keeps libtorch's default of 2 per worker, which leaves the training thread waiting for a
 //    wake-up on cheap batches.
@@ -109,7 +109,7 @@ struct LoaderOptions {
   int64_t worker_nice = 0;
 };
 
-// Named loader settings, compared by tutorial step 6 and benchmark family 1:
+// Named loader settings, compared by tutorial 1 step 7 and benchmark family 1:
 //   default         libtorch's defaults: 2 batches ahead per worker, ordered, normal priority
 //   deep            a deep prefetch (`deep_prefetch` batches, a whole epoch where possible)
 //   deep-nice       deep, and workers at nice 19: they only use core time the trainer leaves

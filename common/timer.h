@@ -29,7 +29,7 @@ class Timer {
 // The phases a training run's wall time is split into, in the order a run meets them: making the
 // data, building the model (with its optimizer and loader), loading or waiting for a batch,
 // forward (with the loss), backward, waiting for the gradient all-reduce, the optimizer step (with
-// zero_grad), validation. Tutorial step 7 prints them; the benchmarks' rows carry them as
+// zero_grad), validation. Tutorial 1 step 6 prints them; the benchmarks' rows carry them as
 // phase_<name>_s counters (seconds per iteration); pb_report stacks them in one bar per setting.
 enum class Phase : size_t { kData, kModel, kLoad, kForward, kBackward, kAllReduce, kOptimizer, kValidation };
 constexpr size_t kPhaseCount = 8;

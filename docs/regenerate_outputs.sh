@@ -7,7 +7,7 @@
 #
 #   build dir  where the programs were built (default: build/); build them first
 #   doc.md     the pages to refresh (default: every docs/*.md with a marker)
-#   --slow     also run the blocks marked (slow) (tutorial 1 step 6 measures for about 30 s)
+#   --slow     also run the blocks marked (slow) (tutorial 1 step 7 measures for about 30 s)
 #   --gpu      also run the blocks marked (gpu) (a CUDA build on a machine with a GPU)
 #
 # The numbers will differ from the previous run (timings, ports); read the prose around each

@@ -4,12 +4,14 @@
 // The source writes torch.device("cuda:0" if torch.cuda.is_available() else "cpu"). --device auto
 // is the same rule (pb::parse_device), and it also says *why* CUDA cannot be used, which a silent
 // fall-back hides: a libtorch built without CUDA (Debian's), no driver or GPU, or
-// CUDA_VISIBLE_DEVICES hiding the GPUs. Every later step takes the same --device flag.
+// CUDA_VISIBLE_DEVICES hiding the GPUs. The device is series2::step1_device() (story.h): every
+// later step takes the same --device flag and picks its device through the same function.
 #include <iostream>
 #include <thread>
 
 #include "common/cli.h"
 #include "common/device.h"
+#include "tutorials/2_gpu/story.h"
 
 #if PB_HAVE_CUDA
 #include <ATen/cuda/CUDAContext.h>  // at::cuda::getDeviceProperties
@@ -19,11 +21,11 @@
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 int main(int argc, char** argv) {
-  std::string device_spec = "auto";
+  std::string device_spec;
   pb::Cli cli("tutorial_2_step1_pick_device", "Step 1: CUDA when usable, else the CPU; what the device is.");
-  cli.option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+  series2::add_device_option(cli, &device_spec);
   pb::parse_or_exit(cli, argc, argv);
-  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
+  const torch::Device device = series2::step1_device(cli.program(), device_spec);
 
   // ---- Step 1a: is CUDA usable? --------------------------------------------------------------
   std::cout << "== Step 1a: is CUDA usable? ==\n";
@@ -50,7 +52,7 @@ int main(int argc, char** argv) {
   } else {
     std::cout << "CPU: " << std::thread::hardware_concurrency() << " cores, " << torch::get_num_threads()
               << " intra-op threads\n";
-    std::cout << "why not a GPU: " << (reason.empty() ? "--device " + device_spec + " was asked for" : reason) << "\n";
+    std::cout << "why not a GPU: " << series2::step1_why_not_cuda(device, device_spec) << "\n";
   }
 
   // ---- Step 1c: a tensor made there ----------------------------------------------------------

@@ -6,30 +6,32 @@
 // (set_data), so a handle to a parameter taken before the move sees the moved data. The source
 // also moves its loss, `criterion.to(device)`: harmless, and useless, since MSELoss has neither
 // parameters nor buffers. The inputs must move too: a model on the GPU refuses CPU inputs.
+// The model is series2::step2_model() (story.h): steps 3-7 start from the same one, same seed.
 #include <iostream>
 
 #include "common/cli.h"
 #include "common/device.h"
 #include "common/models.h"
+#include "tutorials/2_gpu/story.h"
 
-// Samples in the demonstration batch.
+// Samples in 2c's demonstration batch of random inputs (the series' data comes in step 4).
 constexpr int64_t kBatch = 4;
 
 int main(int argc, char** argv) {
-  std::string device_spec = "auto";
+  std::string device_spec;
   pb::Cli cli("tutorial_2_step2_define_model", "Step 2: the source's 10-5-2 MLP, moved to the device.");
-  cli.option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+  series2::add_device_option(cli, &device_spec);
   pb::parse_or_exit(cli, argc, argv);
-  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
+  const torch::Device device = series2::step1_device(cli.program(), device_spec);
+  series2::print_start(2, device);
 
   // ---- Step 2a: the model --------------------------------------------------------------------
-  std::cout << "== Step 2a: the model ==\n";
-  torch::manual_seed(0);
-  pb::Mlp model;
+  std::cout << "\n== Step 2a: the model ==\n";
+  pb::Mlp model = series2::step2_model();  // seed kSeed, on the CPU, where every module starts
   std::cout << *model << "\n";
   int64_t count = 0;
   for (const auto& p : model->parameters()) count += p.numel();
-  std::cout << "parameters: " << count << " (10x5 + 5 + 5x2 + 2)\n";
+  std::cout << "parameters: " << count << " (10x5 + 5 + 5x2 + 2), initial weights from seed " << series2::kSeed << "\n";
 
   // ---- Step 2b: move it ----------------------------------------------------------------------
   std::cout << "\n== Step 2b: move it ==\n";

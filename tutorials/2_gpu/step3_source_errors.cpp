@@ -9,14 +9,17 @@
 // (c) `torch.tensor([[0, 1]])` as MSELoss targets is int64 too: raised as well (forward or
 //     backward, depending on the libtorch). Both fixes: float tensors.
 // The messages are printed, not hard-coded: they differ between libtorch versions.
+// It starts from step 2's model (series2::step2_model()); its fix, the optimizer built after the
+// move, is series2::step3_optimizer(), the one steps 4-7 train with (story.h).
 #include <iostream>
 
 #include "common/cli.h"
 #include "common/device.h"
 #include "common/models.h"
+#include "tutorials/2_gpu/story.h"
 
-// The source's learning rate; momentum is added in 3a only, because plain SGD keeps no state.
-constexpr double kLr = 0.01;
+// Momentum, added to the story's SGD (series2::kLearningRate) in 3a only: plain SGD keeps no
+// state that a move could leave behind. Steps 4-7 train with the source's plain SGD.
 constexpr double kMomentum = 0.9;
 
 // The first line of a libtorch error: the message itself, without the C++ context lines.
@@ -31,11 +34,12 @@ std::string placed(const torch::Tensor& t) {
 }
 
 int main(int argc, char** argv) {
-  std::string device_spec = "auto";
+  std::string device_spec;
   pb::Cli cli("tutorial_2_step3_source_errors", "Step 3: the source's three errors, run and corrected.");
-  cli.option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+  series2::add_device_option(cli, &device_spec);
   pb::parse_or_exit(cli, argc, argv);
-  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
+  const torch::Device device = series2::step1_device(cli.program(), device_spec);
+  series2::print_start(3, device);
   // The source's one sample and its label, as float (3b and 3c show the int64 originals).
   const torch::Tensor x = torch::arange(1, 11, torch::kFloat).unsqueeze(0), y = torch::tensor({{0.0F, 1.0F}});
   auto train_step = [](pb::Mlp& model, torch::optim::SGD& optimizer, const torch::Tensor& in, const torch::Tensor& target) {
@@ -46,11 +50,10 @@ int main(int argc, char** argv) {
   bool as_expected = true;
 
   // ---- Step 3a: optimizer.to(device) ---------------------------------------------------------
-  std::cout << "== Step 3a: optimizer.to(device) ==\n";
+  std::cout << "\n== Step 3a: optimizer.to(device) ==\n";
   std::cout << "torch::optim::SGD has no to(): in Python the line raises AttributeError, in C++ it does not compile\n";
-  torch::manual_seed(0);
-  pb::Mlp early_model;
-  torch::optim::SGD early(early_model->parameters(), torch::optim::SGDOptions(kLr).momentum(kMomentum));
+  pb::Mlp early_model = series2::step2_model();
+  torch::optim::SGD early = series2::step3_optimizer(early_model, kMomentum);  // built too early: before the move
   train_step(early_model, early, x, y);  // the first step creates the momentum buffers, on the CPU
   // Without a GPU there is no second device; Module::to(dtype) takes the same path as
   // to(device) (set_data on every parameter), so the move here is to double precision instead.
@@ -81,10 +84,9 @@ int main(int argc, char** argv) {
   } else {
     std::cout << "on a GPU the next step meets CPU momentum buffers with GPU gradients and raises (run it with --device cuda)\n";
   }
-  torch::manual_seed(0);
-  pb::Mlp model;
+  pb::Mlp model = series2::step2_model();
   model->to(device);
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(kLr).momentum(kMomentum));
+  torch::optim::SGD optimizer = series2::step3_optimizer(model, kMomentum);  // after the move
   train_step(model, optimizer, x.to(device), y.to(device));
   bool all_there = true;
   for (const auto& entry : optimizer.state()) {

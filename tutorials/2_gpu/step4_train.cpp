@@ -7,6 +7,8 @@
 // CPU tensor is a host-to-device copy the step must wait for; data that fits on the GPU can be
 // moved once and sliced there. Both runs take the same steps in the same order, so they must
 // end at the same loss; only the time differs. (On the CPU, .to(cpu) copies nothing.)
+// It trains step 2's model with step 3's optimizer, and its data, series2::step4_data(), is the
+// recipe steps 5-7 draw from at larger sizes, with the same held-out samples (story.h).
 #include <iostream>
 
 #include "common/cli.h"
@@ -15,14 +17,9 @@
 #include "common/models.h"
 #include "common/timer.h"
 #include "common/train.h"
+#include "tutorials/2_gpu/story.h"
 
-// The source's 100 epochs; a training set small enough for 100 per-sample epochs in about a
-// second on a 2-core CPU; a held-out set large enough for a steady accuracy.
-constexpr int64_t kEpochs = 100;
-constexpr int64_t kSamples = 96;
-constexpr int64_t kValSamples = 1000;
-// Samples per step: 1, the source's per-sample loop.
-constexpr int64_t kBatch = 1;
+// The sizes (100 epochs of 96 samples, batch 1, 1000 held out) are the series' settings, in story.h.
 
 struct Run {
   double seconds = 0;
@@ -31,26 +28,26 @@ struct Run {
 };
 
 int main(int argc, char** argv) {
-  int64_t epochs = kEpochs, samples = kSamples, val_samples = kValSamples, batch = kBatch;
-  std::string device_spec = "auto";
+  int64_t epochs = series2::kEpochs, samples = series2::kSamples, val_samples = series2::kValSamples, batch = series2::kBatch;
+  std::string device_spec;
   pb::Cli cli("tutorial_2_step4_train", "Step 4: the source's training loop, data moved every step or once.");
   cli.option("epochs", &epochs, "passes over the training samples", 1, 100000)
       .option("samples", &samples, "training samples", 1, 10'000'000)
       .option("val-samples", &val_samples, "held-out samples", 1, 10'000'000)
-      .option("batch", &batch, "samples per step (1: the source's per-sample loop)", 1, 65536)
-      .option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+      .option("batch", &batch, "samples per step (1: the source's per-sample loop)", 1, 65536);
+  series2::add_device_option(cli, &device_spec);
   pb::parse_or_exit(cli, argc, argv);
-  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
-  const pb::ModelKind kind = pb::ModelKind::kMlp;
-  const pb::DataSplit data = pb::make_synthetic_split(kind, samples, val_samples, 0);
+  const torch::Device device = series2::step1_device(cli.program(), device_spec);
+  series2::print_start(4, device);
+  const pb::ModelKind kind = series2::kKind;
+  const pb::DataSplit data = series2::step4_data(samples, val_samples);
 
   // One training run from the same seed; `move_each_step` copies each step's slice from the host.
   auto train = [&](bool move_each_step) {
-    torch::manual_seed(0);
     Run run;
-    run.model = pb::Mlp();
+    run.model = series2::step2_model();
     run.model->to(device);  // first the model, then the optimizer on its parameters (step 3a)
-    torch::optim::SGD optimizer(run.model->parameters(), pb::source_optimizer_options(kind));
+    torch::optim::SGD optimizer = series2::step3_optimizer(run.model);
     // Moved once: the whole training set is copied now and every step slices it on the device.
     const torch::Tensor inputs = move_each_step ? data.train.inputs : data.train.inputs.to(device);
     const torch::Tensor targets = move_each_step ? data.train.targets : data.train.targets.to(device);
@@ -82,10 +79,10 @@ int main(int argc, char** argv) {
   };
 
   // ---- Step 4a: the data ---------------------------------------------------------------------
-  std::cout << "== Step 4a: the data ==\n";
-  std::cout << samples << " training samples, " << val_samples << " held out; inputs " << data.train.inputs.sizes()
-            << " float, targets " << data.train.targets.sizes() << " float one-hot rows (MSELoss)\n";
-  const int64_t steps = epochs * ((samples + batch - 1) / batch);
+  std::cout << "\n== Step 4a: the data ==\n";
+  std::cout << samples << " training samples and " << val_samples << " held out, seed " << series2::kSeed << "; inputs "
+            << data.train.inputs.sizes() << " float, targets " << data.train.targets.sizes() << " float one-hot rows (MSELoss)\n";
+  const int64_t steps = series2::steps_of(epochs, samples, batch);
   std::cout << epochs << " epochs of batch " << batch << " on " << device << ": " << steps << " steps\n";
 
   // ---- Step 4b: moved every step -------------------------------------------------------------
@@ -105,8 +102,7 @@ int main(int argc, char** argv) {
 
   // ---- Step 4d: held-out accuracy ------------------------------------------------------------
   std::cout << "\n== Step 4d: held-out accuracy ==\n";
-  torch::manual_seed(0);
-  pb::Mlp untrained;
+  pb::Mlp untrained = series2::step2_model();
   untrained->to(device);
   const double before = accuracy(untrained), after = accuracy(once.model);
   std::cout << "held-out accuracy: " << before << "% untrained -> " << after << "% trained (chance: 50%)\n";

@@ -7,6 +7,8 @@
 // stream, not the host, wait for it; and record_stream tells the caching allocator that the
 // batch, allocated on the side stream, is read on the compute stream, so its memory is not handed
 // to a later copy too early. Without a GPU there is nothing to overlap: the step says why.
+// It starts from step 5 (story.h): the same device, model, optimizer, step 4's data recipe and
+// step 5's pinned memory, at the larger batch it announces.
 #include <functional>
 #include <iostream>
 
@@ -16,6 +18,7 @@
 #include "common/models.h"
 #include "common/timer.h"
 #include "common/train.h"
+#include "tutorials/2_gpu/story.h"
 
 #if PB_HAVE_CUDA
 #include <ATen/cuda/CUDAEvent.h>  // at::cuda::CUDAEvent: record on one stream, block another
@@ -23,42 +26,47 @@
 #include <c10/cuda/CUDAStream.h>  // c10::cuda::getStreamFromPool, getCurrentCUDAStream
 #endif
 
-// Large batches, so a copy (12 MB at batch 262144) costs about as much as a step of the small MLP.
-constexpr int64_t kBatch = 262144;
-// Distinct batches in pinned host memory, used in turn.
-constexpr int64_t kBatches = 8;
-// Timed steps per variant, after kWarmupSteps.
-constexpr int64_t kSteps = 50;
-constexpr int64_t kWarmupSteps = 2;
+// The sizes (8 batches of 262144, 50 timed steps per variant after 2 warm-up steps) are the
+// series' settings, in story.h.
+constexpr int64_t kWarmupSteps = series2::kOverlapWarmupSteps;
 
 int main(int argc, char** argv) {
-  int64_t batch = kBatch, batches = kBatches, steps = kSteps;
-  std::string device_spec = "auto";
+  int64_t batch = series2::kOverlapBatch, batches = series2::kOverlapBatches, steps = series2::kOverlapSteps;
+  std::string device_spec;
   pb::Cli cli("tutorial_2_step6_overlap", "Step 6: prefetch the next batch on a side stream; copy and compute overlap.");
   cli.option("batch", &batch, "samples per step", 1, 1 << 24)
       .option("batches", &batches, "distinct batches in pinned host memory", 1, 1024)
-      .option("steps", &steps, "timed steps per variant", 1, 100000)
-      .option("device", &device_spec, "cpu, cuda, cuda:N or auto (cuda:0 when usable, else cpu)");
+      .option("steps", &steps, "timed steps per variant", 1, 100000);
+  series2::add_device_option(cli, &device_spec);
   pb::parse_or_exit(cli, argc, argv);
-  const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
-  std::cout << "== Step 6: overlap copies with compute ==\n";
+  const torch::Device device = series2::step1_device(cli.program(), device_spec);
+  series2::print_start(6, device);
+  // Step 5's sizes, changed on purpose: a copy must last as long as a step to be worth hiding.
+  series2::announce_change(5, "batch", series2::kTransferBatch, batch, series2::kOverlapBatch,
+                           "a copy of 12 MiB lasts about as long as a step of the MLP: something to overlap");
+  series2::announce_change(5, "training samples", series2::kTransferSamples, batch * batches,
+                           series2::kOverlapBatch * series2::kOverlapBatches, "8 distinct batches in pinned host memory, used in turn");
+  series2::announce_change(5, "training steps per mode", series2::kTransferSteps, kWarmupSteps + steps,
+                           kWarmupSteps + series2::kOverlapSteps,
+                           "2 warm-up and 50 timed steps per variant: it times a step, not how well the model learns");
+  std::cout << "\n== Step 6: overlap copies with compute ==\n";
   if (!device.is_cuda()) {
-    const std::string reason = pb::cuda_unavailable_reason();
     std::cout << "not run: overlapping needs a CUDA device (pinned memory, a second stream, events), and "
-              << (reason.empty() ? "--device " + device_spec + " was asked for" : reason)
+              << series2::step1_why_not_cuda(device, device_spec)
               << "; on a GPU it prints copy alone, compute alone, serial, overlapped, and overlapped / max(copy, compute)\n";
     return 0;
   }
 #if PB_HAVE_CUDA
-  const pb::ModelKind kind = pb::ModelKind::kMlp;
-  const pb::TensorData data = pb::make_synthetic_split(kind, batch * batches, 1, 0).train;
+  const pb::ModelKind kind = series2::kKind;
+  const pb::DataSplit split = series2::step4_data(batch * batches);
+  const bool continues = series2::print_holds_step4_data(split);
+  const pb::TensorData& data = split.train;
   // Pinned: only from page-locked memory can a copy run asynchronously, beside the compute.
   const torch::Tensor host_x = data.inputs.view({batches, batch, 10}).pin_memory();
   const torch::Tensor host_y = data.targets.view({batches, batch, 2}).pin_memory();
-  torch::manual_seed(0);
-  pb::Mlp model;
+  pb::Mlp model = series2::step2_model();
   model->to(device);
-  torch::optim::SGD optimizer(model->parameters(), pb::source_optimizer_options(kind));
+  torch::optim::SGD optimizer = series2::step3_optimizer(model);
   auto compute = [&](const torch::Tensor& x, const torch::Tensor& y) {
     optimizer.zero_grad();
     pb::compute_loss(kind, model->forward(x), y).backward();
@@ -120,6 +128,6 @@ int main(int argc, char** argv) {
   const double bound = std::max(copy_ms, compute_ms);
   std::cout << "overlapped / max(copy, compute): " << overlapped_ms / bound << " (1 = perfect overlap); serial / max: "
             << serial_ms / bound << "\n";
-  return landed ? 0 : 1;
+  return landed && continues ? 0 : 1;
 #endif
 }

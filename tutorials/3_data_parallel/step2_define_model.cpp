@@ -7,14 +7,14 @@
 // pools 2x2 after each convolution (32 -> 16 -> 8), as fc1's 64*8*8 inputs intend, and flattens
 // with flatten(1), which keeps one row per image. Data parallelism copies the model into
 // replicas with clone(), which only modules derived from torch::nn::Cloneable<T> have.
+// This step makes the series' state (story.h): the fixed CNN, seeded, and the series' data, of
+// which it shows the source's batch of 32; every later step starts from both.
 #include <iostream>
 
 #include "common/cli.h"
 #include "common/data_parallel.h"
 #include "common/models.h"
-
-// The source's batch size.
-constexpr int64_t kBatch = 32;
+#include "tutorials/3_data_parallel/story.h"
 
 // What the source wrote: two convolutions, no pooling, view(-1, 64*8*8).
 struct SourceCnnImpl : torch::nn::Cloneable<SourceCnnImpl> {
@@ -42,16 +42,17 @@ struct PlainCnn : torch::nn::Module {
 };
 
 int main(int argc, char** argv) {
-  int64_t batch = kBatch;
+  int64_t batch = series3::kSourceBatch;
   pb::Cli cli("tutorial_3_step2_define_model", "Step 2: the source's CNN, its flatten error, the fix, cloneability.");
-  cli.option("batch", &batch, "images in the demonstration batch", 1, 4096);
+  cli.option("batch", &batch, "images in the demonstration batch", 1, series3::kSamples);
   pb::parse_or_exit(cli, argc, argv);
-  torch::manual_seed(0);
-  const torch::Tensor images = torch::randn({batch, 3, 32, 32});
-  const torch::Tensor labels = torch::randint(0, 10, {batch}, torch::kLong);
+  series3::print_start(2);
+  // The series' data; this step shows the first `batch` training images (the source's batch of 32).
+  const pb::TensorData shown = series3::first_batch(series3::step2_data(), batch);
+  const torch::Tensor images = shown.inputs, labels = shown.targets;
 
   // ---- Step 2a: the source's model -----------------------------------------------------------
-  std::cout << "== Step 2a: the source's model ==\n";
+  std::cout << "\n== Step 2a: the source's model ==\n";
   SourceCnn source;
   const torch::Tensor wrong = source->forward(images);
   std::cout << batch << " images -> " << wrong.size(0) << " rows of logits (view(-1, 64*8*8) cut each image into "
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
 
   // ---- Step 2b: the fixed model --------------------------------------------------------------
   std::cout << "\n== Step 2b: the fixed model ==\n";
-  pb::Cnn model;
+  pb::Cnn model = series3::step2_model();  // seeded: every later step starts from these weights
   const torch::Tensor logits = model->forward(images);
   std::cout << batch << " images -> logits " << logits.sizes() << ", loss "
             << torch::nn::functional::cross_entropy(logits, labels).item<double>() << "\n";

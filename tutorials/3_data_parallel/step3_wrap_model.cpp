@@ -5,19 +5,14 @@
 // runs the replicas in parallel, GATHERS their outputs, and in backward REDUCES (sums) the
 // replicas' gradients into the master copy, which the one optimizer updates. Every replica
 // holds every parameter; only the samples are divided. This step shows each part with
-// pb::ReplicatedDataParallel, the strategy this series trains with.
+// pb::ReplicatedDataParallel, the strategy this series trains with, on step 2's CNN and data.
 #include <iostream>
 
 #include "common/cli.h"
 #include "common/data_parallel.h"
 #include "common/device.h"
 #include "common/models.h"
-
-// The source's model, at batch 256: 8x the source's 32, so that even 8 replicas (the most benchmark
-// family 3 runs) each get the source's batch. 2 replicas: the fewest that split the batch (one per
-// core on a 2-core machine, one per GPU on a 2-GPU one).
-constexpr int64_t kBatch = 256;
-constexpr int64_t kReplicas = 2;
+#include "tutorials/3_data_parallel/story.h"
 
 int64_t count_parameters(torch::nn::Module& module) {
   int64_t n = 0;
@@ -26,23 +21,28 @@ int64_t count_parameters(torch::nn::Module& module) {
 }
 
 int main(int argc, char** argv) {
-  int64_t batch = kBatch, replicas = kReplicas;
-  std::string device_spec = "cpu";
+  int64_t batch = series3::kBatch, replicas = series3::kReplicas;
+  std::string device_spec = series3::kDevice;
   pb::Cli cli("tutorial_3_step3_wrap_model", "Step 3: replicate, scatter, run in parallel, reduce: what DataParallel does.");
-  cli.option("batch", &batch, "samples per step", 1, 65536)
+  cli.option("batch", &batch, "samples per step", 1, series3::kSamples)
       .option("replicas", &replicas, "model replicas", 1, pb::kMaxReplicas)
       .option("device", &device_spec, "cpu, cuda, cuda:N or auto: where the replicas live");
   pb::parse_or_exit(cli, argc, argv);
   const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
-  torch::manual_seed(0);
+  series3::print_start(3);
+  series3::announce_change(3, "batch", series3::kSourceBatch, batch, series3::kBatch,
+                           "8x the source's 32, so that even 8 replicas each get the source's batch");
+  series3::announce_change(3, "replicas", 1, replicas, series3::kReplicas, "the fewest that split the batch");
+  const pb::DataSplit data = series3::step2_data();
 
   // ---- Step 3a: replicate --------------------------------------------------------------------
-  std::cout << "== Step 3a: replicate ==\n";
-  torch::nn::AnyModule model = pb::make_model(pb::ModelKind::kCnn);
+  std::cout << "\n== Step 3a: replicate ==\n";
+  torch::nn::AnyModule model(series3::step2_model());
   const int64_t full = count_parameters(*model.ptr());
-  pb::ReplicatedDataParallel dp(model, [](const torch::Tensor& o, const torch::Tensor& t) {
-    return pb::compute_loss(pb::ModelKind::kCnn, o, t);
-  }, {std::vector<torch::Device>(static_cast<size_t>(replicas), device), 1, true});
+  // series3::step3_replicas: `replicas` replicas on `device`, 1 intra-op thread each, kept alive
+  // across steps; series3::step3_loss: the source's cross-entropy, computed in each replica. Every
+  // later step wraps step 2's CNN the same way.
+  pb::ReplicatedDataParallel dp(model, series3::step3_loss(), series3::step3_replicas(replicas, device));
   std::cout << "the model has " << full << " parameters; each of the " << replicas << " replicas on " << device
             << " holds all " << full << " of them (not 1/" << replicas << ")\n";
 
@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
             << "gradient of the whole batch's mean loss; they are summed into the master, which the\n"
             << "optimizer steps. Upstream gathers the outputs to one device and computes the loss there;\n"
             << "computing it inside each replica gives the same gradients and moves no outputs.\n";
-  const torch::Tensor x = torch::randn({batch, 3, 32, 32}), y = torch::randint(0, 10, {batch}, torch::kLong);
-  const double loss = dp.forward_backward(x, y);
+  const pb::TensorData step_batch = series3::first_batch(data, batch);
+  const double loss = dp.forward_backward(step_batch.inputs, step_batch.targets);
   std::cout << "one step: loss " << loss << ", master gradient of fc1 " << dp.master().ptr()->named_parameters()["fc1.weight"].grad().sizes()
             << " (full size)\n";
   return 0;

@@ -15,31 +15,29 @@
 #include "common/device.h"
 #include "common/timer.h"
 #include "common/train.h"
-
-// The source CNN in step 3's setting: batch 256 (8x the source's 32, so that up to 8 replicas each
-// get the source's batch) over 2 replicas, the fewest that split it; 4 batches of data and 3
-// epochs, so that training takes seconds, not minutes, on a 2-core CPU.
-constexpr int64_t kBatch = 256;
-constexpr int64_t kReplicas = 2;
-constexpr int64_t kSamples = 1024;
-constexpr int64_t kValSamples = 256;
-constexpr int64_t kEpochs = 3;
+#include "tutorials/3_data_parallel/story.h"
 
 int main(int argc, char** argv) {
-  int64_t batch = kBatch, replicas = kReplicas, samples = kSamples, epochs = kEpochs;
-  std::string model_name = "cnn", device_spec = "auto";
+  // Step 2's CNN and data in step 3's setting (story.h): batch 256 over 2 replicas, now on all
+  // 1024 training images for 3 epochs, then the 256 held-out images.
+  int64_t batch = series3::kBatch, replicas = series3::kReplicas, samples = series3::kSamples, epochs = series3::kEpochs;
+  std::string device_spec = series3::kDevice;
   pb::Cli cli("tutorial_3_step7_train", "Step 7: train with persistent replicas; replicas or intra-op threads.");
-  cli.option("model", &model_name, "linear, mlp or cnn")
-      .option("batch", &batch, "samples per step", 1, 65536)
+  cli.option("batch", &batch, "samples per step", 1, 65536)
       .option("replicas", &replicas, "model replicas", 1, pb::kMaxReplicas)
       .option("samples", &samples, "training samples", 1, 10'000'000)
       .option("epochs", &epochs, "passes over the training samples", 1, 10000)
       .option("device", &device_spec, "cpu, cuda, cuda:N or auto");
   pb::parse_or_exit(cli, argc, argv);
-  const pb::ModelKind kind = pb::parse_model_kind_or_exit(cli.program(), model_name);
   const torch::Device device = pb::parse_device_or_exit(cli.program(), device_spec);
-  const pb::DataSplit data = pb::make_synthetic_split(kind, samples, kValSamples, 0);
-  auto loss_fn = [kind](const torch::Tensor& o, const torch::Tensor& t) { return pb::compute_loss(kind, o, t); };
+  series3::print_start(7);
+  series3::announce_change(7, "batch", series3::kBatch, batch, series3::kBatch, "");
+  series3::announce_change(7, "replicas", series3::kReplicas, replicas, series3::kReplicas, "");
+  series3::announce_change(7, "training images", series3::kSamples, samples, series3::kSamples, "");
+  series3::announce_change(7, "epochs", series3::kEpochs, epochs, series3::kEpochs, "");
+  const pb::ModelKind kind = series3::kModel;
+  const pb::DataSplit data = series3::step2_data(samples);
+  const pb::LossFn loss_fn = series3::step3_loss();
   // One pass over the training data through `dp` and its optimizer: samples/s and mean loss.
   auto run_epoch = [&](pb::ReplicatedDataParallel& dp, torch::optim::SGD& optimizer, double* mean_loss) {
     torch::Tensor order = torch::randperm(samples, torch::kLong);
@@ -57,12 +55,10 @@ int main(int argc, char** argv) {
   };
 
   // ---- Step 7a: build ------------------------------------------------------------------------
-  std::cout << "== Step 7a: build ==\n";
-  torch::manual_seed(0);
-  pb::ReplicatedDataParallel dp(pb::make_model(kind), loss_fn,
-                                {std::vector<torch::Device>(static_cast<size_t>(replicas), device), 1, true});
+  std::cout << "\n== Step 7a: build ==\n";
+  pb::ReplicatedDataParallel dp(torch::nn::AnyModule(series3::step2_model()), loss_fn, series3::step3_replicas(replicas, device));
   torch::optim::SGD optimizer(dp.master().ptr()->parameters(), pb::source_optimizer_options(kind));
-  std::cout << model_name << ", " << replicas << " replicas on " << device << ", batch " << batch << ", " << samples
+  std::cout << "cnn, " << replicas << " replicas on " << device << ", batch " << batch << ", " << samples
             << " samples\n";
 
   // ---- Step 7b: train ------------------------------------------------------------------------
@@ -89,11 +85,10 @@ int main(int argc, char** argv) {
   // The same total thread count both ways: `replicas` x 1 thread, and 1 model x `replicas` threads.
   double rates[2] = {0, 0};
   for (int variant = 0; variant < 2; ++variant) {
-    torch::manual_seed(0);
     const bool use_replicas = variant == 0;
-    pb::ReplicatedDataParallel run(pb::make_model(kind), loss_fn,
-                                   {std::vector<torch::Device>(use_replicas ? static_cast<size_t>(replicas) : 1, torch::kCPU),
-                                    use_replicas ? 1 : replicas, true});
+    pb::ReplicaOptions options = series3::step3_replicas(use_replicas ? replicas : 1, torch::kCPU);
+    options.threads_per_replica = use_replicas ? 1 : replicas;
+    pb::ReplicatedDataParallel run(torch::nn::AnyModule(series3::step2_model()), loss_fn, options);
     torch::optim::SGD opt(run.master().ptr()->parameters(), pb::source_optimizer_options(kind));
     double unused = 0;
     run_epoch(run, opt, &unused);  // warm-up

@@ -1,4 +1,4 @@
-// Tutorial 1, step 7 (beyond the source): where the time of a training run goes, measured.
+// Tutorial 1, step 6 (beyond the source): where the time of a training run goes, measured.
 //
 // The source closes with a pie chart: data preparation 20%, model definition 20%, training 40%,
 // validation 20% "of the time". Nothing in it was measured. This step times every phase of the
@@ -6,6 +6,9 @@
 // does not slow what it times): making the data, building the model (with its optimizer and
 // DataLoader), then inside every epoch loading or waiting for each batch, forward with the loss,
 // backward, the optimizer step, and finally validation on the held-out split.
+//
+// The run is steps 1 to 5 as the story made them (tutorials/1_multi_cpu/story.h): step 1's data,
+// step 2's model, step 4's set-up and loop with step 3's settings, validation on the held-out split.
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -16,19 +19,9 @@
 #include "common/data.h"
 #include "common/timer.h"
 #include "common/train.h"
-
-constexpr int64_t kEpochs = 10;
-constexpr int64_t kTrainSamples = 1000;  // the source's dataset
-constexpr int64_t kValSamples = 1000;
-constexpr int64_t kBatchSize = 32;
-constexpr int64_t kSourceWorkers = 4;  // the source's DataLoader(num_workers=4)
+#include "tutorials/1_multi_cpu/story.h"
 
 namespace {
-
-struct Settings {
-  int64_t epochs, train_samples, val_samples, batch_size, threads;
-  double load_us;
-};
 
 // The phases a run of this step has, in order, with the names the table prints.
 const std::pair<pb::Phase, const char*> kRows[] = {
@@ -38,19 +31,20 @@ const std::pair<pb::Phase, const char*> kRows[] = {
     {pb::Phase::kValidation, "validation"},
 };
 
-// One run of the source's workflow: data, model, `epochs` epochs, validation; returns the seconds
+// One run of the source's workflow as the story makes it: step 1's data, step 2's model with
+// step 4's SGD and DataLoader, `epochs` epochs of step 4's loop, validation; returns the seconds
 // of each phase and, in *accuracy, the held-out accuracy.
-pb::PhaseTimes run_once(const Settings& s, int64_t workers, uint64_t seed, double* accuracy) {
-  torch::manual_seed(seed);
+pb::PhaseTimes run_once(const series1::Settings& s, double* accuracy) {
   pb::PhaseClock clock;
-  const pb::DataSplit split = pb::make_synthetic_split(pb::ModelKind::kLinear, s.train_samples, s.val_samples, seed);
+  pb::DataSplit data = series1::step1_data(s);
   clock.lap(pb::Phase::kData);
-  pb::Trainer trainer(pb::ModelKind::kLinear, split.train, {s.batch_size, workers, 0}, s.load_us);
+  series1::Training training = series1::start_training(s, std::move(data), series1::loader_options(s));
   clock.lap(pb::Phase::kModel);  // the model, SGD, and the DataLoader (its worker threads start here)
   pb::PhaseTimes times = clock.times();
-  for (int64_t epoch = 0; epoch < s.epochs; ++epoch) times += trainer.run_epoch().phases;  // load ... optimizer
+  for (int64_t epoch = 0; epoch < s.epochs; ++epoch) times += series1::train_epoch(training).phases;
   pb::PhaseClock validation;
-  *accuracy = pb::evaluate(trainer.model(), pb::ModelKind::kLinear, split.val).accuracy;
+  torch::nn::AnyModule model(training.model);
+  *accuracy = pb::evaluate(model, pb::ModelKind::kLinear, training.data.val).accuracy;
   validation.lap(pb::Phase::kValidation);
   times += validation.times();
   return times;
@@ -58,14 +52,14 @@ pb::PhaseTimes run_once(const Settings& s, int64_t workers, uint64_t seed, doubl
 
 // The mean of `runs` runs after one warm-up run (first calls into libtorch, the loading-cost
 // calibration, memory first touched), printed as a table of phase, seconds, share.
-pb::PhaseTimes measure_and_print(const Settings& s, int64_t workers, int64_t runs) {
+pb::PhaseTimes measure_and_print(const series1::Settings& s, int64_t runs) {
   double accuracy = 0;
-  run_once(s, workers, 0, &accuracy);  // warm-up
+  run_once(s, &accuracy);  // warm-up
   pb::PhaseTimes mean;
-  for (int64_t r = 0; r < runs; ++r) mean += run_once(s, workers, 0, &accuracy);
+  for (int64_t r = 0; r < runs; ++r) mean += run_once(s, &accuracy);
   for (double& seconds : mean.seconds) seconds /= static_cast<double>(runs);
   std::cout << s.train_samples << " samples (+" << s.val_samples << " held out), batch " << s.batch_size << ", "
-            << s.epochs << " epochs, " << workers << " loader worker(s), " << s.threads << " intra-op thread(s)";
+            << s.epochs << " epochs, " << s.workers << " loader worker(s), " << s.threads << " intra-op thread(s)";
   if (s.load_us > 0) std::cout << ", " << s.load_us << " us to load a sample";
   std::cout << "; mean of " << runs << " run(s) after a warm-up run\n";
   const double total = mean.total();
@@ -95,33 +89,40 @@ std::string percent(double part, double total) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Settings s{kEpochs, kTrainSamples, kValSamples, kBatchSize, 1, 0};
-  int64_t workers = 0, compare_workers = kSourceWorkers, runs = 3;
-  pb::Cli cli("tutorial_1_step7_where_time_goes", "Step 7: time every phase of a training run; replace the source's pie chart.");
+  series1::Settings s;
+  int64_t compare_workers = series1::kSourceWorkers, runs = 3;
+  pb::Cli cli("tutorial_1_step6_where_time_goes", "Step 6: time every phase of a training run; replace the source's pie chart.");
   cli.option("epochs", &s.epochs, "training epochs per run", 1, 100000)
       .option("train-samples", &s.train_samples, "training samples", 1, 10'000'000)
       .option("val-samples", &s.val_samples, "held-out samples", 1, 10'000'000)
       .option("batch-size", &s.batch_size, "samples per batch", 1, 65536)
       .option("threads", &s.threads, "intra-op threads", 1, 1024)
       .option("load-us", &s.load_us, "simulated loading cost per sample, microseconds", 0, 1e6)
-      .option("workers", &workers, "loader workers of the first run (7a)", 0, 64)
-      .option("compare-workers", &compare_workers, "loader workers of the second run (7b; the source's 4)", 0, 64)
+      .option("workers", &s.workers, "loader workers of the first run (6a)", 0, 64)
+      .option("compare-workers", &compare_workers, "loader workers of the second run (6b; the source's 4)", 0, 64)
       .option("runs", &runs, "timed runs per setting, averaged", 1, 1000);
   pb::parse_or_exit(cli, argc, argv);
-  torch::set_num_threads(static_cast<int>(s.threads));
+  series1::print_start(5);
+  series1::announce_flags(s);
+  const int64_t workers = s.workers;
 
-  // ---- Step 7a: the source's run, phase by phase --------------------------------------------
-  std::cout << "== Step 7a: the source's run, phase by phase ==\n";
-  const pb::PhaseTimes a = measure_and_print(s, workers, runs);
+  // ---- Step 6a: the source's run, phase by phase --------------------------------------------
+  std::cout << "\n== Step 6a: the source's run, phase by phase ==\n";
+  const pb::PhaseTimes a = measure_and_print(s, runs);
   const double total = a.total();
   std::cout << "\nthe source's pie chart: data preparation 20%, model definition 20%, training 40%, validation 20%\n"
             << "measured here:          data preparation " << percent(a[pb::Phase::kData], total) << ", model definition "
             << percent(a[pb::Phase::kModel], total) << ", training " << percent(training(a), total) << ", validation "
             << percent(a[pb::Phase::kValidation], total) << "\n";
 
-  // ---- Step 7b: the same run with more (or fewer) loader workers ----------------------------
-  std::cout << "\n== Step 7b: the same run with " << compare_workers << " loader worker(s) ==\n";
-  const pb::PhaseTimes b = measure_and_print(s, compare_workers, runs);
+  // ---- Step 6b: the same run with more (or fewer) loader workers ----------------------------
+  std::cout << "\n== Step 6b: the same run with " << compare_workers << " loader worker(s) ==\n";
+  series1::Settings compare = s;
+  compare.workers = compare_workers;
+  series1::announce_change(3, "loader workers", std::to_string(workers), std::to_string(compare_workers),
+                           compare_workers == series1::kSourceWorkers ? "the source's num_workers=4, to see which phases workers move"
+                                                             : "set with --compare-workers, to see which phases workers move");
+  const pb::PhaseTimes b = measure_and_print(compare, runs);
   std::cout << "\nloading batches: " << std::fixed << std::setprecision(6) << a[pb::Phase::kLoad] << " s with " << workers
             << " worker(s), " << b[pb::Phase::kLoad] << " s with " << compare_workers << "; model construction "
             << a[pb::Phase::kModel] << " s and " << b[pb::Phase::kModel] << " s; whole run " << total << " s and "
@@ -141,6 +142,6 @@ int main(int argc, char** argv) {
                 : workers_shorten ? "shortened it: loading a sample costs more than a hand-over, and the workers had cores"
                                   : "left it about the same, within 10%")
             << ".\nWorkers pay off when a sample costs more to load than a hand-over and each has a free core\n"
-            << "(step 6; try --load-us 50 --compare-workers 2); starting them is part of model construction.\n";
+            << "(step 7; try --load-us 50 --compare-workers 2); starting them is part of model construction.\n";
   return 0;
 }
