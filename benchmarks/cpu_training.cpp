@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "benchmarks/harness/harness.h"
+#include "benchmarks/harness/point.h"
 #include "common/data.h"
 #include "common/timer.h"
 #include "common/train.h"
@@ -16,7 +17,7 @@ namespace {
 // Training samples per epoch (one benchmark iteration = one epoch). For the small models 8x the
 // source's 1,000: every epoch starts with the loader's pipeline empty (the training thread waits
 // for the first batch), and at 1,000 samples that one wait per 0.7 ms epoch is a visible share
-// of a figure meant to show the steady state (tutorial step 6 keeps 1,000 and shows it). The
+// of a figure meant to show the steady state (tutorial 1 step 7 keeps 1,000 and shows it). The
 // CNN's epoch is ~1,000x more work per sample, so it needs fewer.
 constexpr int64_t kSmallModelSamples = 8192;
 constexpr int64_t kCnnSamples = 128;
@@ -29,6 +30,55 @@ const std::vector<int64_t> kSourceWorkers = {0, 4};
 // 32 is requested at its start, so the training thread never has to wake a worker.
 constexpr int64_t kDeepPrefetch = 256;
 
+// One point of the sweep, declared once: it names the run, sets up the loader and builds the
+// Python peer's job, so nothing reads a run name back into arguments.
+struct CpuPoint {
+  // The source 000 workflow exactly (source_000/linear/workers:W): 1,000 samples per epoch, batch
+  // 32, libtorch's default loader, one intra-op thread. The Python peer's ratio here is the one
+  // the source's reader would see (its 4 worker processes start anew every epoch, which 1,000
+  // samples cannot amortise).
+  bool source_000;
+  pb::ModelKind model;
+  int64_t workers, threads, load_us;
+  std::string loader;  // a loader preset (pb::loader_presets); "default" without workers
+  int64_t prefetch;    // batches requested ahead by a deep preset; 0 = libtorch's 2 per worker
+  int64_t batch_size, train_samples;
+  // "cpu_training/linear/workers:4/threads:1/load_us:0/loader:deep-nice/prefetch:256": the
+  // preset by its name, and the depth of a deep preset's prefetch, a quantity; and
+  // "source_000/linear/workers:4".
+  std::string name() const {
+    if (source_000) return pb::bench::run_name("source_000/" + pb::model_name(model), {{"workers", std::to_string(workers)}});
+    std::vector<pb::bench::NamePart> parts = {{"workers", std::to_string(workers)},
+                                              {"threads", std::to_string(threads)},
+                                              {"load_us", std::to_string(load_us)},
+                                              {"loader", loader}};
+    if (prefetch > 0) parts.emplace_back("prefetch", std::to_string(prefetch));
+    return pb::bench::run_name("cpu_training/" + pb::model_name(model), parts);
+  }
+  pb::LoaderOptions loader_options() const {
+    if (workers == 0) return {batch_size, 0, 0, true, 0};  // no workers, no queue: nothing to set
+    return pb::loader_options(pb::find_loader_preset(loader), batch_size, workers, prefetch);
+  }
+};
+
+// What pb_report draws and compares for these points (report_spec.h): samples/s against loader
+// workers (one chart per model and loading cost, a line per preset) and against intra-op threads,
+// where an epoch's time goes, and the best setting per model and loading cost (a cost is the
+// workload, not a choice) against the plain loop: no workers, one thread, the default loader.
+pb::schema::ReportSpec report_spec() {
+  pb::schema::ReportSpec spec;
+  spec.charts = {
+      {"cpu_training", "workers", "loader worker threads", {"load_us"}, {"loader"}, {{"threads", 1}}, true},
+      {"cpu_training", "threads", "intra-op threads", {}, {"load_us"}, {{"workers", 0}}, true},
+  };
+  spec.phase_charts = {{"cpu_training", {"load_us"}, "epoch"}, {"source_000", {}, "epoch"}};
+  spec.best = {
+      {"cpu_training", {{"load_us", ", {} µs loading per sample"}}, {{"workers", "0"}, {"threads", "1"}, {"loader", "default"}}, {}, ""},
+      {"source_000", {}, {{"workers", "0"}}, {}, ""},
+  };
+  return spec;
+}
+
 struct Settings {
   std::vector<std::string> models{"linear", "mlp", "cnn"};
   std::vector<int64_t> workers{0, 1, 2, 4};
@@ -39,6 +89,7 @@ struct Settings {
   int64_t batch_size = kBatchSize;
   int64_t train_samples = kSmallModelSamples;
   int64_t cnn_samples = kCnnSamples;
+  std::vector<CpuPoint> points;  // the sweep, built once from the lists (register_benchmarks)
 };
 
 Settings& settings() {
@@ -108,19 +159,34 @@ void measure_epochs(benchmark::State& state, pb::ModelKind kind, int64_t train_s
   for (pb::Phase p : kOncePhases) state.counters[std::string("once_") + pb::phase_name(p) + "_s"] = once_times[p];
 }
 
-// Args: workers, threads, load_us, prefetch, ordered, nice (the last three from a loader preset).
-void train_epochs(benchmark::State& state, pb::ModelKind kind) {
-  const Settings& s = settings();
-  const pb::LoaderOptions loader{s.batch_size, state.range(0), state.range(3), state.range(4) != 0, state.range(5)};
-  measure_epochs(state, kind, kind == pb::ModelKind::kCnn ? s.cnn_samples : s.train_samples, loader, state.range(1),
-                 state.range(2));
+void train_epochs(benchmark::State& state, const CpuPoint point) {
+  measure_epochs(state, point.model, point.train_samples, point.loader_options(), point.threads, point.load_us);
 }
 
-// The source 000 workflow exactly: 1,000 samples per epoch, batch 32, libtorch's default loader,
-// one intra-op thread; args: workers. The Python peer's ratio here is the one the source's reader
-// would see (its 4 worker processes start anew every epoch, which 1,000 samples cannot amortise).
-void train_source_000(benchmark::State& state) {
-  measure_epochs(state, pb::ModelKind::kLinear, kSourceSamples, {kBatchSize, state.range(0), 0, true, 0}, 1, 0);
+// Every point of the sweep, in the order it runs: the one place that declares them.
+std::vector<CpuPoint> points(const Settings& s) {
+  std::vector<CpuPoint> out;
+  for (const std::string& name : s.models) {
+    const pb::ModelKind model = pb::parse_model_kind(name);
+    const int64_t samples = model == pb::ModelKind::kCnn ? s.cnn_samples : s.train_samples;
+    for (int64_t threads : s.threads)
+      for (int64_t load_us : s.load_us)
+        for (int64_t workers : s.workers)
+          for (const std::string& loader : s.loaders) {
+            if (workers == 0) {  // no workers, no queue: one point, whatever the presets
+              if (loader == s.loaders.front()) out.push_back({false, model, 0, threads, load_us, "default", 0, s.batch_size, samples});
+              continue;
+            }
+            const pb::LoaderOptions o = pb::loader_options(pb::find_loader_preset(loader), s.batch_size, workers, s.prefetch);
+            out.push_back({false, model, workers, threads, load_us, loader, o.prefetch, s.batch_size, samples});
+          }
+  }
+  if (std::find(s.models.begin(), s.models.end(), "linear") != s.models.end()) {
+    for (int64_t workers : kSourceWorkers) {
+      out.push_back({true, pb::ModelKind::kLinear, workers, 1, 0, "default", 0, kBatchSize, kSourceSamples});
+    }
+  }
+  return out;
 }
 
 void register_benchmarks(const pb::bench::HarnessOptions& options) {
@@ -129,54 +195,27 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
     s.cnn_samples = std::min<int64_t>(s.cnn_samples, 32);
     s.train_samples = std::min<int64_t>(s.train_samples, 1000);
   }
-  for (const std::string& name : s.models) {
-    auto* bench = benchmark::RegisterBenchmark(("cpu_training/" + name).c_str(), train_epochs, pb::parse_model_kind(name));
-    bench->ArgNames({"workers", "threads", "load_us", "prefetch", "ordered", "nice"})
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
-    for (int64_t threads : s.threads)
-      for (int64_t load_us : s.load_us)
-        for (int64_t workers : s.workers)
-          for (const std::string& loader : s.loaders) {
-            const pb::LoaderOptions o = pb::loader_options(pb::find_loader_preset(loader), s.batch_size, workers, s.prefetch);
-            if (workers == 0) {  // no workers, no queue: one point, whatever the presets
-              if (loader == s.loaders.front()) bench->Args({0, threads, load_us, 0, 1, 0});
-              continue;
-            }
-            bench->Args({workers, threads, load_us, o.prefetch, o.ordered ? 1 : 0, o.worker_nice});
-          }
-    if (options.quick) bench->Iterations(2);
-  }
-  if (std::find(s.models.begin(), s.models.end(), "linear") != s.models.end()) {
-    auto* bench = benchmark::RegisterBenchmark("source_000/linear", train_source_000);
-    bench->ArgNames({"workers"})->UseRealTime()->Unit(benchmark::kMillisecond);
-    for (int64_t workers : kSourceWorkers) bench->Args({workers});
+  s.points = points(s);
+  for (const CpuPoint& point : s.points) {
+    auto* bench = benchmark::RegisterBenchmark(point.name().c_str(), train_epochs, point);
+    bench->UseRealTime()->Unit(benchmark::kMillisecond);
     if (options.quick) bench->Iterations(2);
   }
 }
 
 // The Python peer mirrors the source's own loader: libtorch's defaults (2 batches ahead per
 // worker, in order, normal priority) match torch.utils.data.DataLoader's, without loading cost.
+// Each row is matched to its point, whose fields (not the row's name) make the peer's point.
 nlohmann::json peer_job(const nlohmann::json& report, const pb::bench::HarnessOptions&) {
   const Settings& s = settings();
   nlohmann::json job = {{"workflow", "cpu_training"}, {"points", nlohmann::json::array()}};
   for (const nlohmann::json* run : pb::bench::first_repetition_runs(report)) {
-    const std::string name = (*run)["run_name"];
-    auto args = pb::bench::name_args(name);
-    if (pb::bench::name_segment(name, 0) == "source_000") {
-      job["points"].push_back({{"name", name}, {"model", "linear"}, {"workers", args["workers"]}, {"threads", 1},
-                               {"batch_size", kBatchSize}, {"train_samples", kSourceSamples},
-                               {"val_samples", kValSamples}, {"seed", 0}});
-      continue;
-    }
-    if (pb::bench::name_segment(name, 0) != "cpu_training" || args["load_us"] != 0 || args["prefetch"] != 0 ||
-        args["ordered"] != 1 || args["nice"] != 0) {
-      continue;
-    }
-    const std::string model = pb::bench::name_segment(name, 1);
-    job["points"].push_back({{"name", name}, {"model", model}, {"workers", args["workers"]}, {"threads", args["threads"]},
-                             {"batch_size", s.batch_size}, {"train_samples", model == "cnn" ? s.cnn_samples : s.train_samples},
-                             {"val_samples", kValSamples}, {"seed", 0}});
+    const std::string run_name = run->value("run_name", std::string());
+    const CpuPoint* point = pb::bench::find_point(s.points, run_name);
+    if (point == nullptr || point->load_us != 0 || point->loader != "default") continue;
+    job["points"].push_back({{"name", run_name}, {"model", pb::model_name(point->model)}, {"workers", point->workers},
+                             {"threads", point->threads}, {"batch_size", point->batch_size},
+                             {"train_samples", point->train_samples}, {"val_samples", kValSamples}, {"seed", 0}});
   }
   return job;
 }
@@ -211,5 +250,6 @@ int main(int argc, char** argv) {
   };
   suite.register_benchmarks = register_benchmarks;
   suite.peer_job = peer_job;
+  suite.report_spec = report_spec();
   return pb::bench::run_suite(argc, argv, suite);
 }

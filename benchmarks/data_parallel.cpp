@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "benchmarks/harness/harness.h"
+#include "benchmarks/harness/point.h"
 #include "common/data.h"
 #include "common/data_parallel.h"
 #include "common/device.h"
@@ -30,7 +32,62 @@ constexpr int64_t kBatch = 256;
 constexpr int64_t kSamples = 1024;
 constexpr int64_t kWarmupSteps = 3;
 
-enum Mode : int64_t { kSingle = 0, kUpstream = 1, kReclone = 2, kPersistent = 3 };
+// How a point trains: the single-device baseline, or one of the three data-parallel strategies.
+enum Mode {
+  kSingle,      // one device, plain training (the baseline)
+  kUpstream,    // torch::nn::parallel::data_parallel (CUDA builds only)
+  kReclone,     // replicas re-cloned every step: upstream's cost structure, on any device
+  kPersistent,  // replicas kept between steps (pb::ReplicatedDataParallel)
+};
+
+// The mode as its run name says it: "mode:persistent", never a number that needs a table.
+std::string mode_name(Mode mode) {
+  switch (mode) {
+    case kSingle: return "single";
+    case kUpstream: return "upstream";
+    case kReclone: return "recloned";
+    case kPersistent: return "persistent";
+  }
+  return "?";
+}
+
+// One point of the sweep, declared once: it names the run, sets up the training and builds the
+// Python peer's job, so nothing reads a run name back into arguments.
+struct DpPoint {
+  std::string device;  // "cpu" (replicas on threads) or "cuda" (replicas on GPUs)
+  pb::ModelKind model;
+  Mode mode;
+  int64_t replicas;
+  int64_t threads;  // intra-op threads per replica; 1 on cuda
+  int64_t gpus;     // GPUs the replicas spread over; 0 on cpu
+  bool cuda() const { return device == "cuda"; }
+  // "dp_cpu/cnn/mode:persistent/replicas:2/threads:1" or "dp_cuda/mlp/mode:upstream/replicas:2/gpus:2".
+  std::string name() const {
+    return pb::bench::run_name("dp_" + device + "/" + pb::model_name(model),
+                               {{"mode", mode_name(mode)},
+                                {"replicas", std::to_string(replicas)},
+                                cuda() ? pb::bench::NamePart{"gpus", std::to_string(gpus)}
+                                       : pb::bench::NamePart{"threads", std::to_string(threads)}});
+  }
+};
+
+// What pb_report draws and compares for these points (report_spec.h): samples/s against replicas,
+// a line per mode (and thread count), one chart per GPU count on cuda; where a step's time goes;
+// the best setting per model against one replica on one device (mode single); the derived metrics.
+pb::schema::ReportSpec report_spec() {
+  pb::schema::ReportSpec spec;
+  spec.charts = {
+      {"dp_cpu", "replicas", "replicas (CPU threads)", {}, {"mode", "threads"}, {}, true},
+      {"dp_cuda", "replicas", "replicas (on the GPUs)", {"gpus"}, {"mode"}, {}, false},
+  };
+  spec.phase_charts = {{"dp_cpu", {}, "step"}, {"dp_cuda", {}, "step"}};
+  spec.best = {
+      {"dp_cpu", {}, {{"mode", "single"}, {"replicas", "1"}, {"threads", "1"}}, {}, ""},
+      {"dp_cuda", {}, {{"mode", "single"}, {"replicas", "1"}, {"gpus", "1"}}, {}, ""},
+  };
+  spec.derived = {"speedup", "efficiency"};
+  return spec;
+}
 
 struct Settings {
   std::vector<std::string> models{"linear", "mlp", "cnn"};
@@ -42,6 +99,7 @@ struct Settings {
   // On GPUs, wait for the device at every phase boundary so that the phase counters are GPU time
   // (which slows the step); without it cuda rows carry no phase counters. CPU rows never wait.
   bool phase_sync = false;
+  std::vector<DpPoint> points;  // the sweep, built once from the lists (register_benchmarks)
 };
 
 Settings& settings() {
@@ -87,7 +145,7 @@ class ForwardEnd {
 
 // One training step in `mode` (the optimizer's zero_grad and step are the caller's): returns the
 // loss and laps `clock` for forward and backward as the caller sees them. With replicas, forward
-// is from the call until the last replica has its loss (the parameter copies, re-cloning in mode 2
+// is from the call until the last replica has its loss (the parameter copies, re-cloning (recloned mode)
 // and the batch slices included) and backward the rest of the call: the slowest replica's
 // backward and the sum of the replicas' gradients into the master, which happens inside
 // pb::ReplicatedDataParallel::forward_backward, out of the caller's sight.
@@ -134,12 +192,6 @@ StepFn make_step(Mode mode, pb::ModelKind kind, torch::nn::AnyModule& model, pb:
 #endif
 }
 
-// Samples/s of each single-device baseline (per family and model), for speed-up and efficiency.
-std::map<std::string, double>& baseline_rate() {
-  static std::map<std::string, double> rates;
-  return rates;
-}
-
 // Why this point cannot run here, or "".
 std::string skip_reason(const std::string& device, Mode mode, int64_t gpus) {
   if (device == "cuda") {
@@ -154,12 +206,12 @@ std::string skip_reason(const std::string& device, Mode mode, int64_t gpus) {
   return "";
 }
 
-// Args: mode, replicas, threads per replica (cpu) or GPUs (cuda).
-void train(benchmark::State& state, const std::string& device, pb::ModelKind kind) {
-  const auto mode = static_cast<Mode>(state.range(0));
-  const int64_t replicas = state.range(1), third = state.range(2);
-  const bool cuda = device == "cuda";
-  const int64_t threads = cuda ? 1 : third, gpus = cuda ? third : 0;
+void train(benchmark::State& state, const DpPoint point) {
+  const std::string& device = point.device;
+  const pb::ModelKind kind = point.model;
+  const Mode mode = point.mode;
+  const int64_t replicas = point.replicas, threads = point.threads, gpus = point.gpus;
+  const bool cuda = point.cuda();
   const std::string skip = skip_reason(device, mode, gpus);
   if (!skip.empty()) {
     pb::bench::skip_point(state, skip);
@@ -227,10 +279,8 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
     clock.lap(pb::Phase::kOptimizer);
   };
   for (int64_t i = 0; i < kWarmupSteps; ++i) train_step(unused);
-  pb::Timer timer(devices.front());
   pb::PhaseClock clock(devices.front(), phase_sync);
   for (auto _ : state) train_step(clock);
-  const double rate = static_cast<double>(batch * state.iterations()) / timer.seconds();
   if (record_phases) {
     // Seconds per step, averaged over the timed steps; plain values, not rates.
     const double steps = static_cast<double>(std::max<benchmark::IterationCount>(1, state.iterations()));
@@ -241,15 +291,60 @@ void train(benchmark::State& state, const std::string& device, pb::ModelKind kin
 
   state.counters["samples_per_s"] = benchmark::Counter(static_cast<double>(batch * state.iterations()), benchmark::Counter::kIsRate);
   state.counters["final_loss"] = loss;
-  const std::string key = device + "/" + pb::model_name(kind);
-  if (mode == kSingle && replicas == 1 && (cuda ? gpus == 1 : threads == 1)) baseline_rate()[key] = rate;
-  if (baseline_rate().count(key)) {
-    // Efficiency per unit of hardware used: cores (replicas x threads, at most all of them) or GPUs.
-    const double used = cuda ? static_cast<double>(std::min(replicas, gpus))
-                             : static_cast<double>(std::min(replicas * threads, cores()));
-    state.counters["speedup"] = rate / baseline_rate()[key];
-    state.counters["efficiency"] = rate / baseline_rate()[key] / used;
+}
+
+// The point every other point of its device and model is compared with: one device, plain
+// training, one thread (or one GPU).
+DpPoint baseline_of(const DpPoint& p) { return {p.device, p.model, kSingle, 1, 1, p.cuda() ? 1 : 0}; }
+
+// Speed-up over the baseline and efficiency per unit of hardware used (cores: replicas x threads,
+// at most all of them; or GPUs), from the finished run's medians.
+void derive(pb::bench::Derivation& d) {
+  for (const DpPoint& p : settings().points) {
+    const std::optional<double> rate = d.median(p.name(), "samples_per_s");
+    if (!rate) continue;  // did not run: nothing to derive
+    const std::string base = baseline_of(p).name();
+    const std::optional<double> base_rate = d.median(base, "samples_per_s");
+    if (!base_rate || *base_rate <= 0) {
+      d.missing_baseline(p.name(), "speedup, efficiency", "its baseline", base);
+      continue;
+    }
+    const double used = p.cuda() ? static_cast<double>(std::min(p.replicas, p.gpus))
+                                 : static_cast<double>(std::min(p.replicas * p.threads, cores()));
+    d.set(p.name(), "speedup", *rate / *base_rate);
+    d.set(p.name(), "efficiency", *rate / *base_rate / used);
   }
+}
+
+// Every point of the sweep, in the order it runs: the one place that declares them. `gpus` must
+// be set (register_benchmarks does it from the machine).
+std::vector<DpPoint> points(const Settings& s) {
+  std::vector<DpPoint> out;
+  for (const std::string& device : s.devices) {
+    for (const std::string& name : s.models) {
+      const pb::ModelKind model = pb::parse_model_kind(name);
+      if (device == "cuda") {
+        out.push_back({device, model, kSingle, 1, 1, 1});  // the baseline first: later points divide by it
+        for (int64_t gpus : s.gpus)
+          for (int64_t replicas : s.replicas) {
+            if (replicas < gpus) continue;  // a GPU without a replica measures nothing new
+            for (Mode mode : {kUpstream, kReclone, kPersistent}) out.push_back({device, model, mode, replicas, 1, gpus});
+          }
+        continue;
+      }
+      for (int64_t threads : s.threads) out.push_back({device, model, kSingle, 1, threads, 0});
+      for (int64_t replicas : s.replicas)
+        for (int64_t threads : s.threads) {
+          // One thread per replica always (8 replicas on 2 cores shows oversubscription); more only
+          // where replicas x threads fit in the cores.
+          if (threads > 1 && replicas * threads > cores()) continue;
+          out.push_back({device, model, kPersistent, replicas, threads, 0});
+          if (threads == 1 && replicas > 1) out.push_back({device, model, kReclone, replicas, threads, 0});
+        }
+      out.push_back({device, model, kUpstream, 2, 1, 0});  // recorded as skipped, with the reason
+    }
+  }
+  return out;
 }
 
 void register_benchmarks(const pb::bench::HarnessOptions& options) {
@@ -260,49 +355,27 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
     for (int64_t g = 1; g < gpu_count; g *= 2) s.gpus.push_back(g);
     s.gpus.push_back(gpu_count);
   }
-  for (const std::string& device : s.devices) {
-    const bool cuda = device == "cuda";
-    for (const std::string& name : s.models) {
-      auto* bench = benchmark::RegisterBenchmark(("dp_" + device + "/" + name).c_str(), train, device, pb::parse_model_kind(name));
-      bench->ArgNames({"mode", "replicas", cuda ? "gpus" : "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
-      if (options.quick) bench->Iterations(2);
-      if (cuda) {
-        bench->Args({kSingle, 1, 1});  // the baseline first: later points divide by it
-        for (int64_t gpus : s.gpus)
-          for (int64_t replicas : s.replicas) {
-            if (replicas < gpus) continue;  // a GPU without a replica measures nothing new
-            for (Mode mode : {kUpstream, kReclone, kPersistent}) bench->Args({mode, replicas, gpus});
-          }
-        continue;
-      }
-      for (int64_t threads : s.threads) bench->Args({kSingle, 1, threads});
-      for (int64_t replicas : s.replicas)
-        for (int64_t threads : s.threads) {
-          // One thread per replica always (8 replicas on 2 cores shows oversubscription); more only
-          // where replicas x threads fit in the cores.
-          if (threads > 1 && replicas * threads > cores()) continue;
-          bench->Args({kPersistent, replicas, threads});
-          if (threads == 1 && replicas > 1) bench->Args({kReclone, replicas, threads});
-        }
-      bench->Args({kUpstream, 2, 1});  // recorded as skipped, with the reason
-    }
+  s.points = points(s);
+  for (const DpPoint& point : s.points) {
+    auto* bench = benchmark::RegisterBenchmark(point.name().c_str(), train, point);
+    bench->UseRealTime()->Unit(benchmark::kMillisecond);
+    if (options.quick) bench->Iterations(2);
   }
 }
 
 // The Python peer: single-device training, and nn.DataParallel where upstream ran (CUDA). The
-// replica strategies have no Python counterpart; their ratio is to the single-device peer.
+// replica strategies have no Python counterpart; their ratio is to the single-device peer. Each
+// row is matched to its point, whose fields (not the row's name) make the peer's point.
 nlohmann::json peer_job(const nlohmann::json& report, const pb::bench::HarnessOptions&) {
+  const Settings& s = settings();
   nlohmann::json job = {{"workflow", "data_parallel"}, {"points", nlohmann::json::array()}};
   for (const nlohmann::json* run : pb::bench::first_repetition_runs(report)) {
-    const std::string name = (*run)["run_name"], family = pb::bench::name_segment(name, 0);
-    auto args = pb::bench::name_args(name);
-    if ((family != "dp_cpu" && family != "dp_cuda") || (args["mode"] != kSingle && args["mode"] != kUpstream)) continue;
-    const bool cuda = family == "dp_cuda";
-    const std::string model = pb::bench::name_segment(name, 1);
-    job["points"].push_back({{"name", name}, {"model", model}, {"device", cuda ? "cuda" : "cpu"}, {"mode", args["mode"]},
-                             {"replicas", args["replicas"]}, {"gpus", cuda ? args["gpus"] : 0},
-                             {"threads", cuda ? 1 : args["threads"]},
-                             {"batch", std::min(settings().batch, kSamples)}, {"samples", kSamples},
+    const std::string run_name = run->value("run_name", std::string());
+    const DpPoint* point = pb::bench::find_point(s.points, run_name);
+    if (point == nullptr || (point->mode != kSingle && point->mode != kUpstream)) continue;
+    job["points"].push_back({{"name", run_name}, {"model", pb::model_name(point->model)}, {"device", point->device},
+                             {"mode", mode_name(point->mode)}, {"replicas", point->replicas}, {"gpus", point->gpus},
+                             {"threads", point->threads}, {"batch", std::min(s.batch, kSamples)}, {"samples", kSamples},
                              {"warmup_steps", kWarmupSteps}});
   }
   return job;
@@ -332,5 +405,7 @@ int main(int argc, char** argv) {
   };
   suite.register_benchmarks = register_benchmarks;
   suite.peer_job = peer_job;
+  suite.derive = derive;
+  suite.report_spec = report_spec();
   return pb::bench::run_suite(argc, argv, suite);
 }

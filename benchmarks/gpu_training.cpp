@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "benchmarks/harness/harness.h"
+#include "benchmarks/harness/point.h"
 #include "common/data.h"
 #include "common/device.h"
 #include "common/timer.h"
@@ -41,23 +42,57 @@ Execution parse_execution(const std::string& name) {
   throw pb::CliError("--executions: unknown execution '" + name + "' (expected eager or graph)");
 }
 
-// One training point. Its name carries the words (device, pipeline, execution) as key:word
-// segments; the batch is the one integer argument (Google Benchmark appends "batch:N").
+// One training point, declared once: it names the run, sets up the training and builds the
+// Python peer's job, so nothing reads a run name back into arguments.
 struct TrainPoint {
   pb::ModelKind model;
   std::string device;  // "cpu" or "cuda"
   pb::InputPipeline pipeline;
   Execution execution;
   int64_t batch;
-  // "gpu_train/mlp/device:cuda/pipeline:pinned/exec:graph": family and model first, as every
-  // family's names, so that reports and charts group them the same way.
-  std::string registered_name() const {
-    return "gpu_train/" + pb::model_name(model) + "/device:" + device + "/pipeline:" + pb::pipeline_name(pipeline) +
-           "/exec:" + execution_name(execution);
+  // "gpu_train/mlp/device:cuda/pipeline:pinned/exec:graph/batch:256": family and model first, as
+  // every family's names, so that reports and charts group them the same way.
+  std::string name() const {
+    return pb::bench::run_name("gpu_train/" + pb::model_name(model), {{"device", device},
+                                                                        {"pipeline", pb::pipeline_name(pipeline)},
+                                                                        {"exec", execution_name(execution)},
+                                                                        {"batch", std::to_string(batch)}});
   }
-  // The name with the argument, as it starts every run_name of this point.
-  std::string name() const { return registered_name() + "/batch:" + std::to_string(batch); }
 };
+
+// One copy-bandwidth point: "copy/h2d/memory:pinned/bytes:4096".
+struct CopyPoint {
+  pb::CopyDirection direction;
+  bool pinned;
+  int64_t bytes;
+  std::string name() const {
+    return pb::bench::run_name("copy/" + pb::copy_direction_name(direction),
+                               {{"memory", pinned ? "pinned" : "pageable"}, {"bytes", std::to_string(bytes)}});
+  }
+};
+
+// What pb_report draws and compares for these points (report_spec.h): samples/s against batch size,
+// a line per pipeline and execution, one chart per model and device; copy bandwidth against size,
+// a line per memory kind; the best setting per model on each device (a device is not a setting
+// to pick) against pageable eager training at the smallest batch; each bandwidth sweep's peak; and
+// each cuda training row against the cpu row of the same model and batch.
+pb::schema::ReportSpec report_spec() {
+  pb::schema::ReportSpec spec;
+  // Pipelines and executions are words, not numbers, so they are the lines and batch size is the x axis.
+  spec.charts = {
+      {"gpu_train", "batch", "batch size (samples)", {"device"}, {"pipeline", "exec"}, {}, false, true},
+      {"copy", "bytes", "transfer size (bytes)", {}, {"memory"}, {}, false, true},
+  };
+  spec.best = {
+      {"gpu_train", {{"device", " on {}"}}, {{"pipeline", "pageable"}, {"exec", "eager"}, {"batch", pb::schema::kSmallest}}, {}, ""},
+      // Pinned and pageable memory each have their own peak.
+      {"copy", {{"memory", ", memory {}"}}, {}, {}, "bytes"},
+  };
+  spec.ratios = {{"gpu_train", "GPU against CPU",
+                  "Each cuda training row against the eager cpu row of the same model and batch (pageable memory), in samples/s.",
+                  "cuda", "cpu", {{"device", "cuda"}}, {{"device", "cpu"}, {"pipeline", "pageable"}, {"exec", "eager"}}, {"batch"}}};
+  return spec;
+}
 
 struct Settings {
   std::vector<std::string> models{"mlp", "cnn"};
@@ -86,6 +121,15 @@ std::vector<TrainPoint> training_points(const Settings& s) {
             points.push_back({pb::parse_model_kind(model), device, pb::parse_input_pipeline(pipeline),
                               parse_execution(execution), batch});
           }
+  return points;
+}
+
+// Every copy point, in registration order: direction, then memory, then size.
+std::vector<CopyPoint> copy_points(const Settings& s) {
+  std::vector<CopyPoint> points;
+  for (pb::CopyDirection direction : {pb::CopyDirection::kHostToDevice, pb::CopyDirection::kDeviceToHost})
+    for (bool pinned : {false, true})
+      for (int64_t bytes : s.copy_bytes) points.push_back({direction, pinned, bytes});
   return points;
 }
 
@@ -250,19 +294,19 @@ void train(benchmark::State& state, const TrainPoint point) {
   state.counters["final_loss"] = loss.item<double>();
 }
 
-// Copy bandwidth of one direction and memory kind at state.range(0) bytes; one iteration is one
-// copy, waited for. GBps is the mean over the iterations, best_GBps the fastest single copy.
-void copy(benchmark::State& state, pb::CopyDirection direction, bool pinned) {
+// Copy bandwidth of one direction, memory kind and size; one iteration is one copy, waited for.
+// GBps is the mean over the iterations, best_GBps the fastest single copy.
+void copy(benchmark::State& state, const CopyPoint point) {
   const torch::Device device(torch::kCUDA, 0);
   const std::string reason = pb::cuda_unavailable_reason();
   if (!reason.empty()) {
     pb::bench::skip_point(state, "skipped: copy bandwidth needs CUDA: " + reason);
     return;
   }
-  const int64_t bytes = state.range(0);
+  const int64_t bytes = point.bytes;
   std::optional<pb::CopyBuffers> buffers;
   try {
-    buffers.emplace(bytes, direction, pinned, device);
+    buffers.emplace(bytes, point.direction, point.pinned, device);
   } catch (const std::exception& error) {
     pb::bench::skip_point(state, "failed: " + std::string(error.what()));
     return;
@@ -292,40 +336,34 @@ void register_benchmarks(const pb::bench::HarnessOptions& options) {
   }
   s.points = training_points(s);
   for (const TrainPoint& point : s.points) {
-    auto* bench = benchmark::RegisterBenchmark(point.registered_name().c_str(), train, point);
-    bench->Args({point.batch})->ArgNames({"batch"})->UseRealTime()->Unit(benchmark::kMillisecond);
+    auto* bench = benchmark::RegisterBenchmark(point.name().c_str(), train, point);
+    bench->UseRealTime()->Unit(benchmark::kMillisecond);
     if (options.quick) bench->Iterations(2);
   }
-  for (pb::CopyDirection direction : {pb::CopyDirection::kHostToDevice, pb::CopyDirection::kDeviceToHost}) {
-    for (bool pinned : {false, true}) {
-      const std::string name = "copy/" + pb::copy_direction_name(direction) + "/memory:" + (pinned ? "pinned" : "pageable");
-      auto* bench = benchmark::RegisterBenchmark(name.c_str(), copy, direction, pinned);
-      bench->ArgNames({"bytes"})->UseRealTime()->Unit(benchmark::kMicrosecond);
-      for (int64_t bytes : s.copy_bytes) bench->Args({bytes});
-      if (options.quick) bench->Iterations(2);
-    }
+  for (const CopyPoint& point : copy_points(s)) {
+    auto* bench = benchmark::RegisterBenchmark(point.name().c_str(), copy, point);
+    bench->UseRealTime()->Unit(benchmark::kMicrosecond);
+    if (options.quick) bench->Iterations(2);
   }
   double nominal = 0;
   const std::string link = pb::pcie_link_description(torch::Device(torch::kCUDA, 0), &nominal);
   benchmark::AddCustomContext("pcie_link", link);
 }
 
-// The Python peer repeats every training point that ran, from the point list (not from names):
-// the same model, data, weights, batches, pipeline and execution, in PyTorch.
+// The Python peer repeats every training point that ran: the same model, data, weights, batches,
+// pipeline and execution, in PyTorch. Each row is matched to its point, whose fields (not the
+// row's name) make the peer's point.
 nlohmann::json peer_job(const nlohmann::json& report, const pb::bench::HarnessOptions&) {
   nlohmann::json job = {{"workflow", "gpu_training"}, {"points", nlohmann::json::array()}};
-  const std::vector<const nlohmann::json*> runs = pb::bench::first_repetition_runs(report);
-  for (const TrainPoint& point : settings().points) {
-    const std::string prefix = point.name();
-    for (const nlohmann::json* run : runs) {
-      const std::string run_name = run->value("run_name", std::string());
-      if (run_name != prefix && run_name.rfind(prefix + "/", 0) != 0) continue;
-      job["points"].push_back({{"name", run_name}, {"model", pb::model_name(point.model)}, {"device", point.device},
-                               {"pipeline", pb::pipeline_name(point.pipeline)},
-                               {"execution", execution_name(point.execution)}, {"batch", point.batch},
-                               {"samples", kBatchesPerPoint * point.batch}, {"warmup_steps", kWarmupSteps},
-                               {"threads", static_cast<int64_t>(torch::get_num_threads())}});
-    }
+  for (const nlohmann::json* run : pb::bench::first_repetition_runs(report)) {
+    const std::string run_name = run->value("run_name", std::string());
+    const TrainPoint* point = pb::bench::find_point(settings().points, run_name);
+    if (point == nullptr) continue;
+    job["points"].push_back({{"name", run_name}, {"model", pb::model_name(point->model)}, {"device", point->device},
+                             {"pipeline", pb::pipeline_name(point->pipeline)},
+                             {"execution", execution_name(point->execution)}, {"batch", point->batch},
+                             {"samples", kBatchesPerPoint * point->batch}, {"warmup_steps", kWarmupSteps},
+                             {"threads", static_cast<int64_t>(torch::get_num_threads())}});
   }
   return job;
 }
@@ -361,5 +399,6 @@ int main(int argc, char** argv) {
   };
   suite.register_benchmarks = register_benchmarks;
   suite.peer_job = peer_job;
+  suite.report_spec = report_spec();
   return pb::bench::run_suite(argc, argv, suite);
 }

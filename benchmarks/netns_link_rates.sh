@@ -74,16 +74,19 @@ EOF
 allreduce_rate() {
   local bytes=$1 iterations=$2 host
   rm -f "$work/result.json"
+  # bench_ddp's rank program: a job of one all-reduce point (benchmarks/ddp_rank.h), read from a file.
+  printf '{"device":"cpu","ranks":2,"rounds":1,"phase_sync":false,"points":[{"kind":"allreduce","device":"cpu","ranks":2,"threads":1,"bytes":%s,"iterations":%s}]}\n' \
+    "$bytes" "$iterations" >"$work/job.json"
   for host in 0 1; do
     env RANK=$host LOCAL_RANK=0 WORLD_SIZE=2 LOCAL_WORLD_SIZE=1 GROUP_RANK=$host MASTER_ADDR="$master" \
       MASTER_PORT=29500 GLOO_SOCKET_IFNAME=eth0 PB_RANK_RESULT="$work/result.json" \
-      PB_RANK_JOB="{\"kind\":\"allreduce\",\"device\":\"cpu\",\"threads\":1,\"bytes\":$bytes,\"iterations\":$iterations}" \
+      PB_RANK_JOB="$work/job.json" \
       bash "$hosts_script" exec "$host" "$bench" >"$work/rank$host.log" 2>&1 &
   done
   wait
   python3 -c '
 import json, sys
-result = json.load(open(sys.argv[1]))
+result = json.load(open(sys.argv[1]))["results"][0][0]
 assert result["wrong"] == 0, "wrong sum"
 print("%.2f" % (int(sys.argv[2]) * int(sys.argv[3]) * 8 / result["seconds"] / 1e9))
 ' "$work/result.json" "$bytes" "$iterations" 2>/dev/null || echo "failed"

@@ -83,7 +83,7 @@ case $case_name in
     [[ $case_name == peer_interrupted_sigterm ]] && signal=TERM code=143
     make_fake_python
     echo previous >"$work/report.json"
-    setsid "$bench" --quick --python "$work/python" --benchmark_filter='linear/workers:0/threads:1/load_us:0/prefetch:0' \
+    setsid "$bench" --quick --python "$work/python" --benchmark_filter='linear/workers:0/threads:1/load_us:0/loader:default' \
       --out "$work/report.json" >"$work/log" 2>&1 &
     launcher_pid=$!
     wait_for '[[ -e $work/peer_started ]]' 120 || fail "the peer phase did not start"

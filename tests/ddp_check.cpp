@@ -10,6 +10,7 @@
 #include "common/cli.h"
 #include "common/data.h"
 #include "common/distributed/ddp.h"
+#include "common/distributed/ddp_step.h"
 #include "common/distributed/launcher.h"
 #include "common/distributed/shard.h"
 
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
   torch::manual_seed(static_cast<uint64_t>(seed) + static_cast<uint64_t>(env.rank));
   torch::nn::AnyModule model = pb::make_model(kind);
   std::vector<torch::Tensor> params = model.ptr()->parameters();
-  pb::dist::DistributedDataParallel ddp(params, group.group, {bucket_bytes, !no_overlap});
+  const pb::dist::SyncMode sync = no_overlap ? pb::dist::SyncMode::kAfterBackward : pb::dist::SyncMode::kOverlapped;
+  pb::dist::DistributedDataParallel ddp(params, group.group, pb::dist::ddp_options(sync, bucket_bytes));
   // From here on every collective can fail (a peer died or timed out). The catch below is inside
   // the wrapper's scope: it exits without unwinding through DDP and the group, which would wait on
   // collectives that failed or are still stuck.
@@ -89,6 +91,11 @@ int main(int argc, char** argv) {
   torch::optim::SGD optimizer(params, lr);
   int64_t local_samples = 0;
   bool bucket_views = ddp.grads_are_bucket_views();
+  // The step bench_ddp times and tutorial 4 teaches (common/distributed/ddp_step.h).
+  const pb::dist::DdpStepOptions step_options{
+      kind, sync,
+      zero == "default" ? pb::dist::Zeroing::kZeroGrad
+                        : zero == "none" ? pb::dist::Zeroing::kSetToNone : pb::dist::Zeroing::kInPlace};
   for (int64_t step = 0; step < steps; ++step) {
     const int64_t epoch = step / plan.steps_per_epoch(), s = step % plan.steps_per_epoch();
     const std::vector<int64_t> mine = plan.local_indices(epoch, s, env.rank);
@@ -96,28 +103,11 @@ int main(int argc, char** argv) {
       std::cout << "rank " << env.rank << " killing itself at step " << step << std::endl;
       std::raise(SIGKILL);  // as kill -9 would: no exit handler runs, the kernel closes its sockets
     }
-    // libtorch 1.13's zero_grad() zeroes in place; 2.x's sets gradients to none by default, so
-    // backward allocates new ones and DDP must point them back at their buckets.
-    if (zero == "default") {
-      optimizer.zero_grad();
-    } else {
-      for (torch::Tensor& p : params) {
-        if (zero == "none") {
-          p.mutable_grad() = torch::Tensor();
-        } else if (p.grad().defined()) {
-          p.mutable_grad().zero_();
-        }
-      }
-    }
-    if (!mine.empty()) {
-      torch::Tensor index = torch::tensor(mine, torch::kLong);
-      torch::Tensor loss = pb::dist::scaled_loss(kind, model.forward(data.inputs.index_select(0, index)),
-                                                 data.targets.index_select(0, index), plan.global_batch_size(s));
-      loss.backward();
-    }
-    ddp.finish_gradient_sync();
+    // An empty share (the last, short batch on many ranks) still joins the gradient all-reduce.
+    torch::Tensor index = torch::tensor(mine, torch::kLong);
+    pb::dist::ddp_step(model, ddp, optimizer, data.inputs.index_select(0, index), data.targets.index_select(0, index),
+                       plan.global_batch_size(s), step_options);
     bucket_views = bucket_views && ddp.grads_are_bucket_views();
-    optimizer.step();
     local_samples += static_cast<int64_t>(mine.size());
   }
 

@@ -1,4 +1,5 @@
-# Tests of pb_scaling_model: on the committed reference DDP report (the lines of each table), on a
+# Tests of pb_scaling_model: on the committed reference DDP report (the lines of each table, the
+# CNN's FLOP-weighted backward order, the verdict), on a
 # synthetic report whose all-reduce times come from alpha 50 us and B 1 GB/s (exact figures), on a
 # model given on the command line (a worked example, and its chart), and on bad input.
 target_link_libraries(test_scaling_model PRIVATE pb_scaling)
@@ -13,26 +14,31 @@ set(PCT "[-+][0-9.]+%")
 pb_smoke_test(scaling_model_reference COMMAND ${SCALING} ${DDP_REF}
   EXPECT "== All-reduce fit: least squares t\\(n\\) = a \\+ n\\*b over allreduce_gloo/ranks:P/bytes:B"
          "\nranks +sizes +a +alpha +B +R\\^2\n2 +10 +[0-9.]+ us +[0-9.]+ us +[0-9.]+ GB/s +0\\.9[0-9]+\n4 +10 +"
-         "\ncnn +[0-9.]+ ms +ddp_cpu/cnn/ranks:1/threads:1/sync:0/bucket_kib:25600/iterations:1/manual_time +8566056 +8\n"
-         "\ncnn +2 +1 +after backward +25600 +${MS} +${MS} +${PCT} +${MS} +${PCT} +ranks:2 +(stable|noisy): cv [0-9.]+% over 2 runs\n"
-         "\ncnn +2 +1 +overlapped +4096 +${MS} +${MS} +${PCT} +${MS} +${PCT} +ranks:2 +"
-         "\nlinear +4 +1 +overlapped +25600 +${MS} +${MS} +${PCT} +${MS} +${PCT} +ranks:4 +oversubscribed: 4 ranks x 1 thread\\(s\\) on 2 cores\n"
-         "\nwithin 15%: [0-9]+ of [0-9]+ counted points \\(stable, not oversubscribed\\); 18 points in all; largest counted error ${PCT} \\(ddp_cpu/"
+         "\nA bucket's all-reduce at a swept rank count: the sweep's measured times, linear in size between the measured sizes; the fit only outside"
+         "\ncnn +[0-9.]+ ms +ddp_cpu/cnn/ranks:1/threads:1/sync:none/bucket_kib:25600/iterations:1/manual_time +8566056 +8\n"
+         # fc1's backward (2 x 2 x 4096 x 512) ends after 15.8% of the CNN's; conv2 (16x16 outputs) takes 70.9%.
+         "\ncnn +fc2 +20\\.48k +0\\.0% +0\\.0% +20520\ncnn +fc1 +8\\.389M +15\\.8% +15\\.8% +8390656\n"
+         "cnn +conv2 +37\\.75M +70\\.9% +86\\.7% +147712\ncnn +conv1 +7\\.078M +13\\.3% +100\\.0% +7168\n"
+         "\ncnn +2 +1 +after backward +25600 +${MS} +${MS} +${PCT} +${MS} +${PCT} +sweep ranks:2 +(stable|noisy): cv [0-9.]+% over 2 runs\n"
+         "\ncnn +2 +1 +overlapped +4096 +${MS} +${MS} +${PCT} +${MS} +${PCT} +sweep ranks:2 +"
+         "\nlinear +4 +1 +overlapped +25600 +${MS} +${MS} +${PCT} +${MS} +${PCT} +sweep ranks:4 +oversubscribed: 4 ranks x 1 thread\\(s\\) on 2 cores\n"
+         "\nwithin 15%: 7 of 7 counted points \\(stable, not oversubscribed\\); 18 points in all; largest counted error ${PCT} \\(ddp_cpu/"
          "== Extrapolation: a MODEL, not a measurement ==\nring all-reduce with alpha [0-9.]+ us \\(the ranks:4 fit of this machine's all-reduce\\), buckets of 25600 KiB, overlap on"
          "\ncnn +400 Gbit/s +256 +${MS} +8\\.566 MB +1 +${MS} +${MS} +${MS} +[0-9.]+%\n"
          "\nlinear +10 Gbit/s +8 +${MS} +88 B +1 +${MS} +${MS} +${MS} +0\\.[0-9]+%\n")
 pb_smoke_test(scaling_model_markdown COMMAND ${SCALING} ${DDP_REF} --format md --models cnn --link-gbit 25 --ranks 8,64
   EXPECT "^## pb_scaling_model: DDP step = compute"
          "\n### Measured against the model: step time\n\n\\| model \\| ranks \\| threads \\| sync \\| bucket_kib \\| measured \\|"
-         "\n\\| cnn \\| 4 \\| 1 \\| after backward \\| 25600 \\| ${MS} \\| ${MS} \\| ${PCT} \\| ${MS} \\| ${PCT} \\| ranks:4 \\| oversubscribed"
+         "\n\\| cnn \\| 4 \\| 1 \\| after backward \\| 25600 \\| ${MS} \\| ${MS} \\| ${PCT} \\| ${MS} \\| ${PCT} \\| sweep ranks:4 \\| oversubscribed"
          "\n\\| cnn \\| 25 Gbit/s \\| 64 \\| ${MS} \\| 8\\.566 MB \\| 1 \\| ${MS} \\| ${MS} \\| ${MS} \\| [0-9.]+% \\|\n$")
 # Exact figures: B and alpha recovered from the synthetic sweep; 0.05 ms compute + 2 x 50 us +
-# 88 B / (1 GB/s) = 0.150088 ms against 0.15 measured; 3 ranks use the 4-rank fit (a tie).
+# 88 B / (1 GB/s) = 0.150088 ms against 0.15 measured (88 B is below the swept sizes: the fit); 3 ranks
+# use the 4-rank fit (a tie), through the ring on its link.
 pb_smoke_test(scaling_model_synthetic COMMAND ${SCALING} ${SCALING_DATA} --models linear --link-gbit 10 --ranks 2
   EXPECT "\n2 +3 +100\\.0 us +50\\.0 us +1 GB/s +1\\.00000\n4 +3 +300\\.0 us +50\\.0 us +1 GB/s +1\\.00000\n"
-         "\nlinear +0\\.05 ms +ddp_cpu/linear/ranks:1/threads:1/sync:0/bucket_kib:25600/iterations:1/manual_time +88 +2\n"
-         "\nlinear +2 +1 +after backward +25600 +0\\.15 ms +0\\.1501 ms +\\+0\\.1% +0\\.1601 ms +\\+6\\.7% +ranks:2 +one run \\(spread unknown\\)\n"
-         "\nlinear +3 +1 +overlapped +25600 +0\\.5 ms +0\\.2501 ms +-50\\.0% +- +- +ranks:4 +one run \\(spread unknown\\)\n"
+         "\nlinear +0\\.05 ms +ddp_cpu/linear/ranks:1/threads:1/sync:none/bucket_kib:25600/iterations:1/manual_time +88 +2\n"
+         "\nlinear +2 +1 +after backward +25600 +0\\.15 ms +0\\.1501 ms +\\+0\\.1% +0\\.1601 ms +\\+6\\.7% +sweep ranks:2 +one run \\(spread unknown\\)\n"
+         "\nlinear +3 +1 +overlapped +25600 +0\\.5 ms +0\\.2501 ms +-50\\.0% +- +- +fit ranks:4 +one run \\(spread unknown\\)\n"
          "\nwithin 15%: 1 of 2 counted points \\(stable, not oversubscribed\\); 2 points in all; largest counted error -50\\.0% \\(ddp_cpu/linear/ranks:3/"
          "alpha 50\\.0 us \\(the ranks:4 fit"
          "\nlinear +10 Gbit/s +2 +0\\.05 ms +88 B +1 +0\\.1501 ms +0\\.1001 ms +0\\.1001 ms +33\\.3%\n")

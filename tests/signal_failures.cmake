@@ -29,9 +29,9 @@ pb_smoke_test(bench_flag_filter_matches_nothing COMMAND ${B1} --quick --benchmar
   EXPECT "^bench_cpu_training: error: --benchmark_filter='no_such_benchmark' matches no benchmark \\(list them with --benchmark_list_tests\\)\n$")
 pb_smoke_test(bench_flag_list_tests COMMAND ${B1} --benchmark_list_tests --out ${OUT}/flag.json
   NO_FILE ${OUT}/flag.json
-  EXPECT "^cpu_training/linear/workers:0/threads:1/load_us:0/prefetch:0/ordered:1/nice:0/real_time\n")
+  EXPECT "^cpu_training/linear/workers:0/threads:1/load_us:0/loader:default/real_time\n")
 pb_smoke_test(bench_flag_min_time_seconds_suffix COMMAND ${B1} --quick --no-peer --benchmark_min_time=0.01s
-  --benchmark_filter=linear/workers:0/threads:1/load_us:0/prefetch:0/ EXPECT "== Summary")
+  --benchmark_filter=linear/workers:0/threads:1/load_us:0/loader:default/ EXPECT "== Summary")
 
 # Everything the user asked for was skipped (64 GPUs for one point): exit 2 with the reason, no report.
 pb_smoke_test(bench_everything_skipped COMMAND $<TARGET_FILE:bench_ddp> --quick --devices cuda --ranks 64 --models mlp

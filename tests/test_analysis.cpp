@@ -8,6 +8,8 @@
 #include "benchmarks/analysis/comparison.h"
 #include "benchmarks/analysis/mann_whitney.h"
 #include "benchmarks/analysis/report_summary.h"
+#include "benchmarks/harness/peer.h"
+#include "benchmarks/harness/summary.h"
 
 namespace {
 
@@ -21,6 +23,21 @@ json run(const std::string& name, const json& rate, int repetition = 0) {
 
 json report(const json& runs, const json& context = {{"libtorch_version", "1.13.0"}}) {
   return {{"context", context}, {"benchmarks", runs}};
+}
+
+// A report as the harness writes it: `spec` in its context (report_spec.h), read back from JSON.
+pa::Report with_spec(const json& runs, const pa::ReportSpec& spec, const std::string& path) {
+  return pa::parse_report(report(runs, {{"libtorch_version", "1.13.0"}, {pb::schema::kReportSpecKey, spec}}), path);
+}
+
+// Family 1's charts and baseline as bench_cpu_training declares them (benchmarks/cpu_training.cpp).
+pa::ReportSpec cpu_training_spec() {
+  pa::ReportSpec spec;
+  spec.charts = {{"cpu_training", "workers", "loader worker threads", {"load_us"}, {"loader"}, {{"threads", 1}}, true},
+                 {"cpu_training", "threads", "intra-op threads", {}, {"load_us"}, {{"workers", 0}}, true}};
+  spec.phase_charts = {{"cpu_training", {"load_us"}, "epoch"}};
+  spec.best = {{"cpu_training", {{"load_us", ", {} µs loading per sample"}}, {{"workers", "0"}, {"threads", "1"}}, {}, ""}};
+  return spec;
 }
 
 TEST(MannWhitney, MatchesScipy) {
@@ -139,6 +156,56 @@ TEST(Report, NamesSplitIntoFamilyModelAndArgs) {
   EXPECT_EQ(e.arg_order, (std::vector<std::string>{"workers", "threads"}));
 }
 
+// The console summary and pb_report read the same report the same way (both through the report
+// schema). Here they used to differ: the summary kept only median aggregates once any benchmark
+// had them (so the peer's rows, repeated without aggregates, vanished from its table and its
+// C++/Python ratios), hid bytes_per_second as a Google Benchmark key, and took loss_per_step for
+// a rate because it contains "_per_s".
+TEST(Report, SummaryAndReportAgree) {
+  json runs = json::array();
+  for (double rate : {100.0, 300.0, 200.0}) {
+    json r = run("f/a", rate);
+    r["loss_per_step"] = rate / 1000;
+    runs.push_back(r);
+  }
+  json median = run("f/a", 200.0);
+  median["run_type"] = "aggregate";
+  median["aggregate_name"] = "median";
+  median["loss_per_step"] = 0.2;
+  runs.push_back(median);
+  for (double rate : {50.0, 100.0, 70.0}) runs.push_back(run("peer_python/f/a", rate));
+  json copy = run("c/copy", nullptr);
+  copy.erase("samples_per_s");
+  copy["bytes_per_second"] = 4e9;
+  runs.push_back(copy);
+  const json bench_report = report(runs);
+
+  const std::vector<pb::bench::SummaryRow> rows = pb::bench::summary_rows(bench_report);
+  const pa::Report parsed = pa::parse_report(bench_report, "r.json");
+  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(parsed.entries.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const pa::Entry& entry = parsed.entries[i];
+    EXPECT_EQ(rows[i].name, entry.name);
+    ASSERT_TRUE(rows[i].counters.count(entry.metric)) << entry.name << " " << entry.metric;
+    EXPECT_DOUBLE_EQ(rows[i].counters.at(entry.metric), entry.value) << entry.name;
+  }
+  EXPECT_DOUBLE_EQ(parsed.entries[1].value, 70.0);  // the peer's median repetition
+  EXPECT_EQ(parsed.entries[2].metric, "bytes_per_second");
+
+  std::ostringstream out;
+  pb::bench::print_summary(bench_report, out);
+  EXPECT_NE(out.str().find("  samples_per_s  bytes_per_second    final_loss  loss_per_step\n"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("peer_python/f/a  "), std::string::npos) << out.str();
+
+  const std::vector<pb::bench::PeerRatio> console = pb::bench::peer_ratios(bench_report);
+  ASSERT_EQ(console.size(), 1u);
+  ASSERT_EQ(parsed.peers.size(), 1u);
+  EXPECT_EQ(console[0].name, parsed.peers[0].name);
+  EXPECT_DOUBLE_EQ(console[0].ratio(), 200.0 / 70.0);
+  EXPECT_EQ(pa::peer_ratio_lines(parsed), std::vector<std::string>{"| `f/a` | 200 | 70 | 2.86x |"});
+}
+
 // A small XML well-formedness check: balanced, properly nested tags, quoted attributes, no raw
 // '<' or stray '&' in text. Returns "" when well-formed, else what is wrong.
 std::string xml_problem(const std::string& xml) {
@@ -206,26 +273,27 @@ TEST(Svg, ChartsAndBestSettingsFromACpuTrainingReport) {
   json runs = json::array();
   for (int load : {0, 50})
     for (int workers : {0, 1, 2})
-      for (int nice : {0, 19}) {
-        if (workers == 0 && nice) continue;
-        const std::string name = "cpu_training/linear/workers:" + std::to_string(workers) +
-                                 "/threads:1/load_us:" + std::to_string(load) + "/prefetch:0/ordered:1/nice:" +
-                                 std::to_string(nice) + "/real_time";
-        runs.push_back(run(name, 1000.0 * (1 + workers * (load ? 1 : 0)) + nice));
+      for (const std::string loader : {"default", "deep-nice"}) {
+        const bool deep = loader != "default";
+        if (workers == 0 && deep) continue;
+        const std::string name = "cpu_training/linear/workers:" + std::to_string(workers) + "/threads:1/load_us:" +
+                                 std::to_string(load) + "/loader:" + loader + (deep ? "/prefetch:256" : "") + "/real_time";
+        runs.push_back(run(name, 1000.0 * (1 + workers * (load ? 1 : 0)) + (deep ? 19 : 0)));
       }
-  runs.push_back(run("cpu_training/linear/workers:0/threads:2/load_us:0/prefetch:0/ordered:1/nice:0/real_time", 800));
-  const pa::Report r = pa::parse_report(report(runs), "cpu_training.json");
+  runs.push_back(run("cpu_training/linear/workers:0/threads:2/load_us:0/loader:default/real_time", 800));
+  const pa::Report r = with_spec(runs, cpu_training_spec(), "cpu_training.json");
   const std::vector<pa::ChartFile> charts = pa::build_charts(r, "cpu_training");
   ASSERT_EQ(charts.size(), 3u);  // workers at load 0 and at load 50, threads
   EXPECT_EQ(charts[0].file_name, "cpu_training_workers_linear_load_us-0.svg");
   const std::string svg = pa::render_svg(charts[1].chart);
   EXPECT_EQ(xml_problem(svg), "");
-  EXPECT_EQ(count(svg, "<polyline class=\"series\""), 2u);     // nice 0 and nice 19
+  EXPECT_EQ(count(svg, "<polyline class=\"series\""), 2u);     // loader default and loader deep-nice
   EXPECT_EQ(count(svg, "<polyline class=\"reference\""), 1u);  // ideal linear scaling
   EXPECT_EQ(count(svg, "<circle class=\"point\""), 6u);        // 3 + 3: 0 workers starts both
   const std::vector<std::string> best = pa::best_settings(r);
   ASSERT_EQ(best.size(), 2u);
-  EXPECT_NE(best[1].find("best workers 2, threads 1, prefetch 0, ordered 1, nice 19 at 3.019k samples/s, 3.02x the baseline"),
+  EXPECT_NE(best[1].find("best loader deep-nice, workers 2, threads 1, prefetch 256 at 3.019k samples/s, 3.02x the "
+                         "baseline (loader default, workers 0, threads 1: 1k)"),
             std::string::npos)
       << best[1];
   EXPECT_NE(pa::render_report_markdown(r, charts).find("](cpu_training_workers_linear_load_us-50.svg)"), std::string::npos);
@@ -270,7 +338,7 @@ TEST(Svg, PhaseChartsFromACpuTrainingReport) {
       for (int workers : {0, 2}) {
         const std::string name = "cpu_training/linear/workers:" + std::to_string(workers) + "/threads:" +
                                  std::to_string(threads) + "/load_us:" + std::to_string(load) +
-                                 "/prefetch:0/ordered:1/nice:0/real_time";
+                                 "/loader:default/real_time";
         json r = run(name, 1000.0);
         r["phase_load_s"] = load ? 0.004 : 0.0001;
         r["phase_forward_s"] = 0.0002;
@@ -280,8 +348,8 @@ TEST(Svg, PhaseChartsFromACpuTrainingReport) {
         runs.push_back(r);
         at_load_0 += load == 0;
       }
-  runs.push_back(run("cpu_training/mlp/workers:0/threads:1/load_us:0/prefetch:0/ordered:1/nice:0/real_time", 10));
-  const pa::Report r = pa::parse_report(report(runs), "cpu_training.json");
+  runs.push_back(run("cpu_training/mlp/workers:0/threads:1/load_us:0/loader:default/real_time", 10));
+  const pa::Report r = with_spec(runs, cpu_training_spec(), "cpu_training.json");
   std::vector<pa::ChartFile> bars;
   for (const pa::ChartFile& c : pa::build_charts(r, "cpu_training")) {
     if (!c.chart.bars.empty()) bars.push_back(c);
@@ -289,7 +357,7 @@ TEST(Svg, PhaseChartsFromACpuTrainingReport) {
   ASSERT_EQ(bars.size(), 2u);  // linear at load 0 and at load 50; none for mlp
   EXPECT_EQ(bars[0].file_name, "cpu_training_phases_linear_load_us-0.svg");
   EXPECT_EQ(bars[1].file_name, "cpu_training_phases_linear_load_us-50.svg");
-  EXPECT_EQ(bars[0].chart.title, "cpu_training linear, load_us 0: time per epoch by phase (prefetch 0, ordered 1, nice 0)");
+  EXPECT_EQ(bars[0].chart.title, "cpu_training linear, load_us 0: time per epoch by phase (loader default)");
   EXPECT_EQ(bars[0].chart.parts, (std::vector<std::string>{"load", "forward", "backward", "optimizer"}));
   ASSERT_EQ(bars[0].chart.bars.size(), at_load_0);
   EXPECT_EQ(bars[0].chart.bars[1].name, "workers 2, threads 1");
@@ -307,20 +375,23 @@ TEST(Svg, PhaseChartsFromACpuTrainingReport) {
 // Families 3 and 4: one bar per strategy, with the all-reduce wait as its own segment where rows have it.
 TEST(Svg, PhaseChartsFromADdpReport) {
   json runs = json::array();
-  for (int sync : {0, 2}) {
-    json r = run("ddp_cpu/cnn/ranks:2/threads:1/sync:" + std::to_string(sync) + "/bucket_kib:1024/manual_time", 100);
+  for (const std::string sync : {"none", "overlapped"}) {
+    json r = run("ddp_cpu/cnn/ranks:2/threads:1/sync:" + sync + "/bucket_kib:1024/manual_time", 100);
     for (const char* phase : {"load", "forward", "backward", "optimizer"}) r[std::string("phase_") + phase + "_s"] = 0.001;
-    r["phase_allreduce_s"] = sync ? 0.002 : 0.0;
+    r["phase_allreduce_s"] = sync == "none" ? 0.0 : 0.002;
     runs.push_back(r);
   }
-  const pa::Report r = pa::parse_report(report(runs), "ddp_training.json");
+  pa::ReportSpec spec;
+  spec.charts = {{"ddp_cpu", "ranks", "ranks", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true}};
+  spec.phase_charts = {{"ddp_cpu", {}, "step"}};
+  const pa::Report r = with_spec(runs, spec, "ddp_training.json");
   const std::vector<pa::ChartFile> charts = pa::build_charts(r, "ddp_training");
   ASSERT_FALSE(charts.empty());
   const pa::ChartFile& bars = charts.back();  // after the line charts
   EXPECT_EQ(bars.file_name, "ddp_training_ddp_cpu_phases_cnn.svg");
   EXPECT_EQ(bars.chart.parts, (std::vector<std::string>{"load", "forward", "backward", "allreduce", "optimizer"}));
   ASSERT_EQ(bars.chart.bars.size(), 2u);
-  EXPECT_EQ(bars.chart.bars[0].name, "sync 0");
+  EXPECT_EQ(bars.chart.bars[0].name, "sync none");
   EXPECT_EQ(bars.chart.y_label, "ms per step");
   const std::string svg = pa::render_svg(bars.chart);
   EXPECT_EQ(count(svg, "<g class=\"bar\""), 2u);
@@ -345,7 +416,14 @@ TEST(Svg, GpuTrainingReportChartsByWordsAndComparesDevices) {
       copy["GBps"] = (memory == "pinned" ? 2.0 : 1.0) * bytes / 4096;
       runs.push_back(copy);
     }
-  const pa::Report r = pa::parse_report(report(runs), "gpu_training.json");
+  pa::ReportSpec spec;
+  spec.charts = {{"gpu_train", "batch", "batch size (samples)", {"device"}, {"pipeline", "exec"}, {}, false, true},
+                 {"copy", "bytes", "transfer size (bytes)", {}, {"memory"}, {}, false, true}};
+  spec.best = {{"gpu_train", {{"device", " on {}"}}, {{"pipeline", "pageable"}, {"exec", "eager"}, {"batch", pb::schema::kSmallest}}, {}, ""},
+               {"copy", {{"memory", ", memory {}"}}, {}, {}, "bytes"}};
+  spec.ratios = {{"gpu_train", "GPU against CPU", "Each cuda row against the cpu row.", "cuda", "cpu", {{"device", "cuda"}},
+                  {{"device", "cpu"}, {"pipeline", "pageable"}, {"exec", "eager"}}, {"batch"}}};
+  const pa::Report r = with_spec(runs, spec, "gpu_training.json");
   const pa::Entry* entry = r.find("gpu_train/mlp/device:cuda/pipeline:pinned/exec:eager/batch:256/real_time");
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->labels, (std::map<std::string, std::string>{{"device", "cuda"}, {"exec", "eager"}, {"pipeline", "pinned"}}));
@@ -357,15 +435,75 @@ TEST(Svg, GpuTrainingReportChartsByWordsAndComparesDevices) {
   EXPECT_EQ(charts[1].chart.series[1].name, "pipeline pinned, exec eager");
   EXPECT_EQ(charts[2].file_name, "gpu_training_copy_bytes_h2d.svg");
   EXPECT_EQ(charts[2].chart.y_label, "copy bandwidth (GB/s)");
-  const std::vector<std::string> ratios = pa::device_ratio_lines(r);
+  const std::vector<std::string> ratios = pa::ratio_lines(r, spec.ratios[0]);
   ASSERT_EQ(ratios.size(), 4u);
   EXPECT_EQ(ratios[3], "| `gpu_train/mlp/device:cuda/pipeline:pinned/exec:eager/batch:256/real_time` | 80k | 4k | 20.00x |");
   const std::vector<std::string> best = pa::best_settings(r);
   ASSERT_EQ(best.size(), 4u);
-  EXPECT_NE(best[1].find("**gpu_train mlp on cuda**: best exec eager, pipeline pinned, batch 256 at 80k samples/s"), std::string::npos)
-      << best[1];
+  // The baseline: pageable eager at the smallest batch of the group (64 on cuda: 10k).
+  EXPECT_EQ(best[1], "**gpu_train mlp on cuda**: best exec eager, pipeline pinned, batch 256 at 80k samples/s, 8.00x the "
+                     "baseline (exec eager, pipeline pageable, batch 64: 10k)");
   EXPECT_EQ(best[3], "**copy h2d, memory pinned**: peak 8 GBps at 16.38k bytes");
-  EXPECT_NE(pa::render_report_markdown(r, charts).find("## GPU against CPU"), std::string::npos);
+  EXPECT_NE(pa::render_report_markdown(r, charts).find("## GPU against CPU\n\nEach cuda row against the cpu row.\n\n"
+                                                       "| benchmark | cuda | cpu | cuda/cpu |"),
+            std::string::npos);
+}
+
+// The best setting skips the rows the spec says are no way to train (here: no sync with more than
+// one rank, however fast), and compares with the baseline's row; a sweep gives its peak.
+TEST(Report, BestSettingsFollowTheSpec) {
+  json runs = json::array();
+  runs.push_back(run("ddp_cpu/mlp/ranks:1/threads:1/sync:none/real_time", 100));
+  runs.push_back(run("ddp_cpu/mlp/ranks:2/threads:1/sync:none/real_time", 500));  // the fastest, not a candidate
+  runs.push_back(run("ddp_cpu/mlp/ranks:2/threads:1/sync:overlapped/real_time", 150));
+  runs.push_back(run("ddp_cpu/mlp/ranks:2/threads:1/sync:overlapped/link:1gbit/real_time", 120));
+  runs.push_back(run("sweep/ranks:2/bytes:64/real_time", 1));
+  runs.push_back(run("sweep/ranks:4/bytes:4096/real_time", 3));
+  runs.push_back(run("other/mlp/x:1/real_time", 9));  // a family the spec does not name: no line
+  pa::ReportSpec spec;
+  pb::schema::RowMatch no_sync;
+  no_sync.is = {{"sync", "none"}};
+  no_sync.above = {{"ranks", 1}};
+  spec.best = {{"ddp_cpu", {{"link", ", link {}"}}, {{"ranks", "1"}, {"sync", "none"}}, {no_sync}, ""},
+               {"sweep", {}, {}, {}, "bytes"}};
+  const std::vector<std::string> best = pa::best_settings(with_spec(runs, spec, "r.json"));
+  ASSERT_EQ(best.size(), 3u);
+  EXPECT_EQ(best[0], "**ddp_cpu mlp**: best sync overlapped, ranks 2, threads 1 at 150 samples/s, 1.50x the baseline "
+                     "(sync none, ranks 1, threads 1: 100)");
+  EXPECT_EQ(best[1], "**ddp_cpu mlp, link 1gbit**: best sync overlapped, ranks 2, threads 1 at 120 samples/s");  // no 1-rank row
+  EXPECT_EQ(best[2], "**sweep**: peak 3 samples_per_s at 4.096k bytes, ranks 4");
+}
+
+// A report without a spec (written before specs, or by another tool) is read all the same: the
+// environment and every row, but nothing says what to chart or what a baseline is.
+TEST(Report, WithoutASpecNoChartsAndNoBestSettings) {
+  json runs = json::array();
+  for (int workers : {0, 2}) {
+    runs.push_back(run("cpu_training/linear/workers:" + std::to_string(workers) + "/threads:1/load_us:0/loader:default/real_time",
+                       1000.0 * (workers + 1)));
+  }
+  const pa::Report bare = pa::parse_report(report(runs), "old.json");
+  EXPECT_FALSE(bare.spec.has_value());
+  EXPECT_TRUE(pa::build_charts(bare, "old").empty());
+  EXPECT_TRUE(pa::best_settings(bare).empty());
+  const std::string markdown = pa::render_report_markdown(bare, {});
+  EXPECT_NE(markdown.find("## Environment"), std::string::npos);
+  EXPECT_NE(markdown.find("| `cpu_training/linear/workers:2/threads:1/load_us:0/loader:default/real_time` | 3k samples/s |"),
+            std::string::npos)
+      << markdown;
+  EXPECT_EQ(markdown.find("## Best settings"), std::string::npos);
+  EXPECT_EQ(markdown.find("## Charts"), std::string::npos);
+  // The same rows with the family's spec: charts and a best setting.
+  const pa::Report described = with_spec(runs, cpu_training_spec(), "new.json");
+  EXPECT_FALSE(pa::build_charts(described, "new").empty());
+  EXPECT_EQ(pa::best_settings(described).size(), 1u);
+  // A spec that is not one is an error naming the report, not a silently empty report.
+  try {
+    pa::parse_report(report(runs, {{pb::schema::kReportSpecKey, {{"charts", 3}}}}), "bad.json");
+    FAIL();
+  } catch (const pa::ReportError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("'bad.json' has a malformed pb_report_spec: ", 0), 0u) << e.what();
+  }
 }
 
 }  // namespace

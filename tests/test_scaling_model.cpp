@@ -1,8 +1,10 @@
-// Tests for the DDP scaling model: the alpha-beta fit, DDP's bucket rule, the overlapped bucket
-// schedule, efficiency and link speed, and the check against a (synthetic) family-4 report.
+// Tests for the DDP scaling model: the alpha-beta fit and the interpolated sweep, DDP's bucket rule,
+// FLOP-weighted ready times, the overlapped bucket schedule, efficiency and link speed, and the
+// check against a (synthetic) family-4 report.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "benchmarks/analysis/scaling_model.h"
 
@@ -55,6 +57,29 @@ TEST(ScalingModelFit, NegativeInterceptIsZeroLatency) {
   EXPECT_NEAR(pa::link_of(fit).bandwidth_bytes_per_s, 1e9, 1);
 }
 
+TEST(ScalingModelSweep, ExactAtMeasuredSizesLinearBetweenFitOutside) {
+  // A sweep no straight line goes through: flat small messages, then bandwidth; 4096 B measured twice.
+  const std::vector<std::pair<double, double>> points = {
+      {64, 1.0e-3}, {4096, 1.2e-3}, {4096, 1.4e-3}, {262144, 1.1e-3}, {16777216, 15e-3}};
+  const pa::AllreduceFit fit = pa::fit_ring_allreduce(2, points);
+  ASSERT_EQ(fit.sweep.size(), 4u);
+  EXPECT_DOUBLE_EQ(fit.sweep[1].second, 1.3e-3);  // the mean of the repeated size
+  EXPECT_DOUBLE_EQ(pa::sweep_allreduce_seconds(fit, 64), 1.0e-3);
+  EXPECT_DOUBLE_EQ(pa::sweep_allreduce_seconds(fit, 4096), 1.3e-3);
+  EXPECT_DOUBLE_EQ(pa::sweep_allreduce_seconds(fit, 262144), 1.1e-3);
+  EXPECT_DOUBLE_EQ(pa::sweep_allreduce_seconds(fit, 16777216), 15e-3);
+  // Between two sizes: on the straight line joining them (linear in bytes, not in log bytes).
+  EXPECT_NEAR(pa::sweep_allreduce_seconds(fit, 2080), 1.0e-3 + 0.5 * 0.3e-3, 1e-15);
+  const double quarter = 262144 + 0.25 * (16777216 - 262144);
+  EXPECT_NEAR(pa::sweep_allreduce_seconds(fit, quarter), 1.1e-3 + 0.25 * (15e-3 - 1.1e-3), 1e-15);
+  // The fit's line misses the small sizes the sweep holds exactly.
+  EXPECT_GT(std::fabs(pa::ring_allreduce_seconds(64, 2, pa::link_of(fit)) - 1.0e-3), 0.1e-3);
+  // Outside the measured sizes: the ring on the fit's link, at the fit's rank count.
+  for (double n : {8.0, 63.0, 16777217.0, 268435456.0}) {
+    EXPECT_DOUBLE_EQ(pa::sweep_allreduce_seconds(fit, n), pa::ring_allreduce_seconds(n, 2, pa::link_of(fit))) << n;
+  }
+}
+
 TEST(ScalingModelRing, FormulaAndOneRank) {
   const pa::Link link = pa::link_from_gbit(100, 10e-6);
   EXPECT_DOUBLE_EQ(link.bandwidth_bytes_per_s, 12.5e9);
@@ -70,6 +95,61 @@ TEST(ScalingModelBuckets, FollowDdpsRule) {
   EXPECT_EQ(pa::buckets_from_parameters({10, 10, 10}, 1), (std::vector<double>{10, 10, 10}));
   EXPECT_EQ(pa::even_buckets(100e6, 25 << 20), (std::vector<double>{26214400, 26214400, 26214400, 21356800}));
   EXPECT_EQ(pa::even_buckets(1024, 1024), (std::vector<double>{1024}));
+}
+
+// The project CNN's layers in backward order, with backward FLOPs per sample (2x the forward's):
+// fc2 2x2x5120, fc1 2x2x2097152, conv2 2x2x36864x256 positions (16x16), conv1 2x2x1728x1024 (32x32).
+const std::vector<pa::Layer> kCnnLayers = {{"fc2", 20480, {40, 20480}},
+                                           {"fc1", 8388608, {2048, 8388608}},
+                                           {"conv2", 37748736, {256, 147456}},
+                                           {"conv1", 7077888, {256, 6912}}};
+
+TEST(ScalingModelReady, ByLayerFlopsInBackwardOrder) {
+  const pa::Gradients g = pa::gradients_by_flops(kCnnLayers);
+  EXPECT_EQ(g.bytes, kCnnParams);
+  const double total = 20480.0 + 8388608 + 37748736 + 7077888;
+  const double fc1_done = (20480.0 + 8388608) / total;  // 15.8% of backward
+  const std::vector<double> expected = {20480 / total, 20480 / total, fc1_done, fc1_done,
+                                        (total - 7077888) / total, (total - 7077888) / total, 1, 1};
+  ASSERT_EQ(g.ready.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(g.ready[i], expected[i], 1e-15) << i;
+  // 4 MiB buckets: {fc2, fc1's bias}, fc1's weight, the convolutions. fc1's bucket is full after
+  // 16% of backward, long before the convolutions' bucket (at its end); at a steady rate of bytes
+  // it would be full only after 98%.
+  const std::vector<double> ready = pa::bucket_ready(g, 4 << 20);
+  ASSERT_EQ(ready.size(), 3u);
+  EXPECT_NEAR(ready[0], fc1_done, 1e-15);  // fc1's bias goes with its layer
+  EXPECT_NEAR(ready[1], fc1_done, 1e-15);
+  EXPECT_DOUBLE_EQ(ready[2], 1);
+  EXPECT_LT(ready[1], 0.2);
+  const std::vector<double> steady = pa::bucket_ready(pa::gradients_at_steady_rate(kCnnParams), 4 << 20);
+  EXPECT_NEAR(steady[1], (22568.0 + 8388608) / 8566056, 1e-15);
+  EXPECT_GT(steady[1], 0.98);
+  EXPECT_EQ(pa::bucket_ready(g, 25 << 20), (std::vector<double>{1}));
+  EXPECT_THROW(pa::gradients_by_flops({{"bias only", 0, {8}}}), std::invalid_argument);
+}
+
+TEST(ScalingModelReady, FlopWeightedScheduleHidesTheEarlyBucket) {
+  // 180 ms compute, 120 ms backward; 1 Gbit/s: fc1's 8 MiB bucket takes ~67 ms. Ready after 16% of
+  // backward, it ends long before backward does; only the convolutions' bucket is exposed. Bytes
+  // at a steady rate make fc1's bucket ready at 98%, and nearly all of its all-reduce shows.
+  const pa::Link link = pa::link_from_gbit(1, 50e-6);
+  const auto buckets = pa::buckets_from_parameters(kCnnParams, 4 << 20);
+  pa::StepModel flops{0.18, 2.0 / 3.0, buckets, true, pa::bucket_ready(pa::gradients_by_flops(kCnnLayers), 4 << 20)};
+  pa::StepModel steady{0.18, 2.0 / 3.0, buckets, true};
+  const pa::StepPrediction a = pa::predict_step(flops, 2, link), b = pa::predict_step(steady, 2, link);
+  EXPECT_NEAR(a.exposed_s, pa::ring_allreduce_seconds(154880, 2, link), 1e-15);
+  EXPECT_GT(b.exposed_s, 0.9 * pa::ring_allreduce_seconds(8388608, 2, link));
+  EXPECT_NEAR(a.comm_s, b.comm_s, 1e-15);
+  // Ready times from a steady rate are the schedule without ready times.
+  pa::StepModel explicit_steady = steady;
+  explicit_steady.ready = pa::bucket_ready(pa::gradients_at_steady_rate(kCnnParams), 4 << 20);
+  EXPECT_NEAR(pa::predict_step(explicit_steady, 2, link).step_s, b.step_s, 1e-15);
+  // Without overlap the ready times do not matter.
+  flops.overlap = steady.overlap = false;
+  EXPECT_DOUBLE_EQ(pa::predict_step(flops, 2, link).step_s, pa::predict_step(steady, 2, link).step_s);
+  flops.ready.pop_back();
+  EXPECT_THROW(pa::predict_step(flops, 2, link), std::invalid_argument);
 }
 
 TEST(ScalingModelSchedule, WorkedExample) {
@@ -162,9 +242,10 @@ json sweep(int64_t p, double alpha, double bandwidth) {
   return rows;
 }
 
-std::string ddp(const std::string& model, int64_t ranks, int64_t threads, int64_t sync, int64_t kib) {
+// A bench_ddp row name; `sync` in its words: none, after_backward, overlapped.
+std::string ddp(const std::string& model, int64_t ranks, int64_t threads, const std::string& sync, int64_t kib) {
   return "ddp_cpu/" + model + "/ranks:" + std::to_string(ranks) + "/threads:" + std::to_string(threads) +
-         "/sync:" + std::to_string(sync) + "/bucket_kib:" + std::to_string(kib) + "/iterations:1/manual_time";
+         "/sync:" + sync + "/bucket_kib:" + std::to_string(kib) + "/iterations:1/manual_time";
 }
 
 TEST(ScalingModelReport, FitsEveryRankCountAndNamesAMissingSweep) {
@@ -195,23 +276,27 @@ TEST(ScalingModelReport, FitsEveryRankCountAndNamesAMissingSweep) {
 TEST(ScalingModelReport, PredictsEachSynchronisedPointAndJudgesOnlyStableOnes) {
   json rows = sweep(2, 50e-6, 1e9);
   const auto step = [](double ms) { return json{{"step_ms", ms}}; };
-  rows.push_back(run(ddp("linear", 1, 1, 0, 25600), step(0.05)));
-  rows.push_back(run(ddp("linear", 2, 1, 0, 25600), step(0.06)));
-  rows.push_back(run(ddp("linear", 2, 1, 1, 25600), step(0.15), 10.0, 0));  // two runs 2% apart: stable
-  rows.push_back(run(ddp("linear", 2, 1, 1, 25600), step(0.15), 10.2, 1));
-  rows.push_back(run(ddp("linear", 2, 1, 2, 4096), step(0.30), 10.0, 0));  // 40% apart: noisy
-  rows.push_back(run(ddp("linear", 2, 1, 2, 4096), step(0.30), 14.0, 1));
-  rows.push_back(run(ddp("linear", 4, 1, 2, 25600), step(0.40)));           // 4 ranks on 2 cores
-  rows.push_back(run(ddp("mlp", 2, 1, 1, 25600), step(0.2)));               // no 1-rank mlp row: not checked
+  rows.push_back(run(ddp("linear", 1, 1, "none", 25600), step(0.05)));
+  rows.push_back(run(ddp("linear", 2, 1, "none", 25600), step(0.06)));
+  rows.push_back(run(ddp("linear", 2, 1, "after_backward", 25600), step(0.15), 10.0, 0));  // two runs 2% apart: stable
+  rows.push_back(run(ddp("linear", 2, 1, "after_backward", 25600), step(0.15), 10.2, 1));
+  rows.push_back(run(ddp("linear", 2, 1, "overlapped", 4096), step(0.30), 10.0, 0));  // 40% apart: noisy
+  rows.push_back(run(ddp("linear", 2, 1, "overlapped", 4096), step(0.30), 14.0, 1));
+  rows.push_back(run(ddp("linear", 4, 1, "overlapped", 25600), step(0.40)));  // 4 ranks on 2 cores
+  rows.push_back(run(ddp("mlp", 2, 1, "after_backward", 25600), step(0.2)));  // no 1-rank mlp row: not checked
   const pa::Report report = pa::parse_report({{"context", json::object()}, {"benchmarks", rows}}, "r.json");
   const auto fits = pa::fit_report_sweep(report, "gloo");
   const auto points = pa::ddp_points(report, "ddp_cpu");
   ASSERT_NE(pa::compute_point(points, "linear", 1), nullptr);
   EXPECT_EQ(pa::compute_point(points, "mlp", 1), nullptr);
-  const std::map<std::string, std::vector<int64_t>> params = {{"linear", {8, 80}}, {"mlp", {8, 20, 40, 200}}};
+  const std::map<std::string, pa::Gradients> params = {{"linear", pa::gradients_at_steady_rate({8, 80})},
+                                                       {"mlp", pa::gradients_at_steady_rate({8, 20, 40, 200})}};
   const auto check = pa::check_against_report(points, fits, params, 2.0 / 3.0, 2);
   ASSERT_EQ(check.size(), 3u);
-  // 0.05 ms compute + one 88-byte bucket: 2 x 50 us + 88 ns.
+  EXPECT_EQ(check[0].point.sync, pa::kSyncAfterBackward);  // read from the word in the name
+  EXPECT_EQ(check[1].point.sync, pa::kSyncOverlapped);
+  // 0.05 ms compute + one 88-byte bucket: 2 x 50 us + 88 ns (88 B is below the swept sizes: the fit).
+  EXPECT_TRUE(check[0].interpolated);
   EXPECT_NEAR(check[0].predicted_s, 0.05e-3 + 100e-6 + 88e-9, 1e-12);
   EXPECT_NEAR(check[0].error, (0.150088 - 0.15) / 0.15, 1e-9);
   EXPECT_NEAR(check[0].local_predicted_s, 0.06e-3 + 100e-6 + 88e-9, 1e-12);
@@ -222,6 +307,7 @@ TEST(ScalingModelReport, PredictsEachSynchronisedPointAndJudgesOnlyStableOnes) {
   EXPECT_FALSE(check[2].counted);
   EXPECT_EQ(check[2].note, "oversubscribed: 4 ranks x 1 thread(s) on 2 cores");
   EXPECT_EQ(check[2].fit_ranks, 2);
+  EXPECT_FALSE(check[2].interpolated);  // 4 ranks, no 4-rank sweep: the ring on the 2-rank fit's link
   EXPECT_LT(check[2].local_predicted_s, 0);  // no 4-rank no-sync row
   // Unknown cores: nothing is oversubscribed.
   EXPECT_TRUE(pa::check_against_report(points, fits, params, 2.0 / 3.0, 0)[2].counted);

@@ -1,9 +1,11 @@
-// Tests for the benchmark harness's summary: rows from Google Benchmark JSON, medians when
-// repeated, skips told apart from failures, and a clear error for a report of another tool.
+// Tests for the benchmark harness's summary: the table from Google Benchmark JSON, rates first, the
+// CUDA line, skips listed apart from failures. The rules of reading a report (keys, rates, skips,
+// medians, formatting) are the report schema's, tested in test_report_schema.cpp.
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "benchmarks/harness/derive.h"
 #include "benchmarks/harness/summary.h"
 
 namespace {
@@ -44,18 +46,6 @@ TEST(Summary, SaysNothingRanWhenEverythingWasSkipped) {
       << out.str();
 }
 
-TEST(Summary, UsesMediansWhenRepeated) {
-  nlohmann::json report = {{"context", nlohmann::json::object()},
-                           {"benchmarks",
-                            {run("a", 1), run("a", 3), run("a", 2, "aggregate", "mean"),
-                             run("a", 2.5, "aggregate", "median"), run("a", 0.1, "aggregate", "stddev")}}};
-  auto rows = pb::bench::summary_rows(report);
-  ASSERT_EQ(rows.size(), 1u);
-  double rate = 0;
-  for (const auto& [name, value] : rows[0].counters) rate = name == "samples_per_s" ? value : rate;
-  EXPECT_DOUBLE_EQ(rate, 2.5);
-}
-
 TEST(Summary, SkipsAndFailuresAreListedApart) {
   nlohmann::json skipped = run("gpu", 0);
   skipped["error_occurred"] = true;
@@ -74,39 +64,49 @@ TEST(Summary, SkipsAndFailuresAreListedApart) {
   EXPECT_NE(out.str().find("FAILED:\n  lost: lost or duplicated samples\n"), std::string::npos) << out.str();
 }
 
-TEST(Summary, RejectsReportsOfOtherTools) {
-  for (const nlohmann::json& bad : {nlohmann::json::array(), nlohmann::json{{"benchmarks", 3}, {"context", {}}},
-                                    nlohmann::json{{"results", nlohmann::json::array()}}}) {
-    try {
-      pb::bench::summary_rows(bad);
-      FAIL() << bad.dump();
-    } catch (const std::runtime_error& e) {
-      EXPECT_STREQ(e.what(), "not a Google Benchmark JSON report (no \"context\" and \"benchmarks\")");
-    }
+// Derived metrics read the medians of the point's own rows: failed and peer rows do not count,
+// and the value lands on its repetitions and its mean and median, not on stddev or cv.
+TEST(Derivation, MediansOfThePointOnlyAndWrittenWhereAValueBelongs) {
+  const std::string base = "f/m/size:1/real_time", big = "f/m/size:10/real_time";
+  nlohmann::json report = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
+  auto& rows = report["benchmarks"];
+  int repetition = 0;
+  for (double rate : {30.0, 10.0, 20.0}) {  // before its baseline
+    rows.push_back(run(big, rate));
+    rows.back()["repetition_index"] = repetition++;
   }
-}
-
-TEST(Summary, NonFiniteCountersBecomeNull) {
-  const std::string raw = R"({"context": {"note": "nan inside a string stays", "x": "inf"}, "benchmarks": [)"
-                          R"({"name": "a", "cv": NaN, "neg": -nan, "big": inf, "small": -Infinity, "ok": null, "v": 1.5}]})";
-  const nlohmann::json parsed = nlohmann::json::parse(pb::bench::sanitize_benchmark_json(raw));
-  EXPECT_TRUE(parsed["benchmarks"][0]["cv"].is_null());
-  EXPECT_TRUE(parsed["benchmarks"][0]["neg"].is_null());
-  EXPECT_TRUE(parsed["benchmarks"][0]["big"].is_null());
-  EXPECT_TRUE(parsed["benchmarks"][0]["small"].is_null());
-  EXPECT_TRUE(parsed["benchmarks"][0]["ok"].is_null());
-  EXPECT_DOUBLE_EQ(parsed["benchmarks"][0]["v"].get<double>(), 1.5);
-  EXPECT_EQ(parsed["context"]["note"], "nan inside a string stays");
-  EXPECT_EQ(parsed["context"]["x"], "inf");
-}
-
-TEST(Summary, FormatsValuesReadably) {
-  EXPECT_EQ(pb::bench::format_value(1234567), "1.235M");
-  EXPECT_EQ(pb::bench::format_value(98765), "98.77k");
-  EXPECT_EQ(pb::bench::format_value(1123), "1.123k");
-  EXPECT_EQ(pb::bench::format_value(752.7), "752.7");
-  EXPECT_EQ(pb::bench::format_value(0.0651), "0.0651");
-  EXPECT_EQ(pb::bench::format_value(std::nan("")), "nan");
+  rows.push_back(run(big, 20, "aggregate", "mean"));
+  rows.push_back(run(big, 20, "aggregate", "median"));
+  rows.push_back(run(big, 8, "aggregate", "stddev"));
+  rows.push_back(run(base, 5));
+  nlohmann::json failed = run("f/m/size:100/real_time", 99);
+  failed["error_occurred"] = true;
+  failed["error_message"] = "boom";
+  rows.push_back(failed);
+  rows.push_back(run(std::string("peer_python/") + base, 1000));
+  pb::bench::Derivation d(&report);
+  EXPECT_EQ(d.median(big, "samples_per_s"), 20.0);
+  EXPECT_EQ(d.median(base, "samples_per_s"), 5.0);                 // not the peer row's 1000
+  EXPECT_FALSE(d.median("f/m/size:100/real_time", "samples_per_s"));  // failed
+  EXPECT_FALSE(d.median("f/m/size:1000/real_time", "samples_per_s"));  // never ran
+  EXPECT_FALSE(d.median(big, "no_such_counter"));
+  d.set(big, "speedup", 4.0);
+  int with = 0;
+  for (const auto& r : rows) {
+    const bool is_stddev = r.value("aggregate_name", "") == "stddev";
+    if (r.contains("speedup")) ++with;
+    if (r["run_name"] != big || is_stddev) EXPECT_FALSE(r.contains("speedup")) << r.dump();
+  }
+  EXPECT_EQ(with, 5);  // 3 repetitions, mean, median
+  d.missing_baseline(big, "speedup", "its baseline", "f/m/size:0");
+  d.missing(big, "efficiency", "no cores");
+  EXPECT_EQ(rows[0][pb::bench::kDerivedMissingKey],
+            "speedup: its baseline f/m/size:0 did not run (not in the sweep, filtered out, skipped or failed); "
+            "efficiency: no cores");
+  std::ostringstream out;
+  pb::bench::print_summary(report, out);
+  EXPECT_NE(out.str().find("\nNot derived:\n  1 benchmark: speedup: its baseline f/m/size:0 did not run"), std::string::npos)
+      << out.str();
 }
 
 }  // namespace

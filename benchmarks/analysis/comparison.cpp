@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "benchmarks/analysis/mann_whitney.h"
-#include "benchmarks/harness/summary.h"
+#include "benchmarks/analysis/report_schema.h"
 
 namespace pb::analysis {
 namespace {
@@ -102,7 +102,7 @@ Comparison compare_reports(const Report& baseline, const Report& contender, cons
     }
     if (!base.error.empty() || !other->error.empty()) {
       const std::string& error = base.error.empty() ? other->error : base.error;
-      row.note = error.rfind("skipped:", 0) == 0 ? error : "failed: " + error;
+      row.note = schema::is_skip_message(error) ? error : "failed: " + error;
     } else if (base.metric != other->metric) {
       row.note = "different metrics (" + base.metric + " vs " + other->metric + ")";
     } else if (units_differ && base.metric == "real_time") {
@@ -150,11 +150,11 @@ std::string render_console(const std::vector<Comparison>& comparisons) {
         << "  " << std::setw(12) << "cont. time" << "\n";
     for (const ComparedRow& row : c.rows) {
       out << std::left << std::setw(static_cast<int>(name_width)) << row.name << std::right << "  " << std::setw(14)
-          << row.metric << "  " << std::setw(10) << bench::format_value(row.baseline) << "  " << std::setw(10)
-          << bench::format_value(row.contender) << "  " << std::setw(9) << ratio_text(row);
+          << row.metric << "  " << std::setw(10) << schema::format_value(row.baseline) << "  " << std::setw(10)
+          << schema::format_value(row.contender) << "  " << std::setw(9) << ratio_text(row);
       if (show_p) out << "  " << std::setw(8) << p_text(row);
-      out << "  " << std::setw(12) << (bench::format_value(row.baseline_time) + " " + row.time_unit) << "  " << std::setw(12)
-          << (bench::format_value(row.contender_time) + " " + row.time_unit);
+      out << "  " << std::setw(12) << (schema::format_value(row.baseline_time) + " " + row.time_unit) << "  " << std::setw(12)
+          << (schema::format_value(row.contender_time) + " " + row.time_unit);
       out << "\n";
     }
     out << std::left << std::setw(static_cast<int>(name_width)) << "OVERALL_GEOMEAN" << std::right << "  "
@@ -188,11 +188,11 @@ std::string render_markdown(const std::vector<Comparison>& comparisons) {
         << " baseline time | contender time |\n"
         << "|---|---|---:|---:|---:|" << (show_p ? "---:|" : "") << "---:|---:|\n";
     for (const ComparedRow& row : c.rows) {
-      out << "| `" << row.name << "` | " << row.metric << " | " << bench::format_value(row.baseline) << " | "
-          << bench::format_value(row.contender) << " | " << ratio_text(row) << " |";
+      out << "| `" << row.name << "` | " << row.metric << " | " << schema::format_value(row.baseline) << " | "
+          << schema::format_value(row.contender) << " | " << ratio_text(row) << " |";
       if (show_p) out << " " << p_text(row) << " |";
-      out << " " << bench::format_value(row.baseline_time) << " " << row.time_unit << " | "
-          << bench::format_value(row.contender_time) << " " << row.time_unit << " |\n";
+      out << " " << schema::format_value(row.baseline_time) << " " << row.time_unit << " | "
+          << schema::format_value(row.contender_time) << " " << row.time_unit << " |\n";
     }
     out << "| **geometric mean** | | | | **" << (c.geomean_count ? fixed(c.geomean, 3) + "x" : "-") << "** |"
         << (show_p ? " |" : "") << " | |\n\n";

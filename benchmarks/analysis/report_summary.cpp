@@ -1,4 +1,5 @@
-// Report building: charts from ChartSpecs, best settings against a baseline, Markdown.
+// Report building from the report's own spec (report_spec.h): charts, best settings against the
+// family's baseline, comparison tables, Markdown.
 #include "benchmarks/analysis/report_summary.h"
 
 #include <algorithm>
@@ -10,31 +11,18 @@
 #include <optional>
 #include <sstream>
 
-#include "benchmarks/harness/peer.h"
-#include "benchmarks/harness/summary.h"
+#include "benchmarks/analysis/report_schema.h"
 #include "common/timer.h"
 
 namespace pb::analysis {
 namespace {
 
-// Arguments whose values are names, not quantities (family 3's `mode`): shown by name.
-std::string arg_value_text(const std::string& key, int64_t value) {
-  static const std::map<int64_t, std::string> kModes = {
-      {0, "single device"}, {1, "upstream data_parallel"}, {2, "re-cloned replicas"}, {3, "persistent replicas"}};
-  if (key == "mode" && kModes.count(value)) return kModes.at(value);
-  return key + " " + std::to_string(value);
-}
+// An argument as text: "workers 2". Settings named by words (mode:persistent) are labels, shown
+// the same way ("mode persistent"): no name needs a table to be read.
+std::string arg_value_text(const std::string& key, int64_t value) { return key + " " + std::to_string(value); }
 
-std::string args_text(const std::map<std::string, int64_t>& args, const std::vector<std::string>& keys) {
-  std::string text;
-  for (const std::string& key : keys) {
-    auto it = args.find(key);
-    if (it != args.end()) text += (text.empty() ? "" : ", ") + arg_value_text(key, it->second);
-  }
-  return text;
-}
-
-// The same for an entry: its arguments and its labels ("pipeline pinned"), in the order of `keys`.
+// An entry's settings as text: its arguments ("workers 2") and labels ("pipeline pinned"), in the
+// order of `keys`.
 std::string settings_text(const Entry& entry, const std::vector<std::string>& keys) {
   std::string text;
   for (const std::string& key : keys) {
@@ -63,18 +51,44 @@ std::string metric_label(const std::string& metric) {
   return metric;
 }
 
-// The arguments whose value is the smallest among runs of the same family and model: no workers,
-// one thread, one replica... The baseline a best setting is compared with.
-bool is_baseline(const Entry& entry, const Report& report, const std::string& split_key) {
-  for (const auto& [key, value] : entry.args) {
-    if (key == split_key) continue;
-    for (const Entry& other : report.entries) {
-      if (other.family != entry.family || other.model != entry.model) continue;
-      auto it = other.args.find(key);
-      if (it != other.args.end() && it->second < value) return false;
-    }
+// A setting's value as text (an argument's digits, a label's word); none when the row lacks it.
+std::optional<std::string> setting_value(const Entry& entry, const std::string& key) {
+  if (auto it = entry.args.find(key); it != entry.args.end()) return std::to_string(it->second);
+  if (auto it = entry.labels.find(key); it != entry.labels.end()) return it->second;
+  return std::nullopt;
+}
+
+bool matches(const Entry& entry, const std::map<std::string, std::string>& settings) {
+  for (const auto& [key, value] : settings) {
+    if (setting_value(entry, key) != value) return false;
   }
   return true;
+}
+
+bool matches(const Entry& entry, const schema::RowMatch& match) {
+  for (const auto& [key, bound] : match.above) {
+    auto it = entry.args.find(key);
+    if (it == entry.args.end() || it->second <= bound) return false;
+  }
+  return matches(entry, match.is);
+}
+
+// The baseline of a group: its first row with the spec's baseline settings (kSmallest: the
+// smallest value of that argument among the group's rows); none when no row has them.
+const Entry* find_baseline(const std::vector<const Entry*>& rows, const std::map<std::string, std::string>& baseline) {
+  if (baseline.empty()) return nullptr;
+  std::map<std::string, std::string> wanted = baseline;
+  for (auto& [key, value] : wanted) {
+    if (value != schema::kSmallest) continue;
+    std::optional<int64_t> smallest;
+    for (const Entry* e : rows)
+      if (auto it = e->args.find(key); it != e->args.end() && (!smallest || it->second < *smallest)) smallest = it->second;
+    if (!smallest) return nullptr;
+    value = std::to_string(*smallest);
+  }
+  for (const Entry* e : rows)
+    if (matches(*e, wanted)) return e;
+  return nullptr;
 }
 
 std::string phase_counter(const std::string& phase) { return "phase_" + phase + "_s"; }
@@ -152,37 +166,10 @@ const std::vector<std::string>& phase_names() {
   return names;
 }
 
-const std::vector<PhaseChartSpec>& phase_chart_specs() {
-  // Family 1 splits by loading cost: 0 and 50 µs per sample are different workloads, and one bar
-  // per setting (workers, threads, loader) within each. Families 3 and 4: one chart per model.
-  static const std::vector<PhaseChartSpec> specs = {
-      {"cpu_training", {"load_us"}, "epoch"}, {"source_000", {}, "epoch"}, {"dp_cpu", {}, "step"},
-      {"dp_cuda", {}, "step"},                {"ddp_cpu", {}, "step"},     {"ddp_cuda", {}, "step"},
-  };
-  return specs;
-}
-
-const std::vector<ChartSpec>& chart_specs() {
-  static const std::vector<ChartSpec> specs = {
-      {"cpu_training", "workers", "loader worker threads", {"load_us"}, {"prefetch", "nice"}, {{"threads", 1}}, true},
-      {"cpu_training", "threads", "intra-op threads", {}, {"load_us"}, {{"workers", 0}}, true},
-      {"dp_cpu", "replicas", "replicas (CPU threads)", {}, {"mode", "threads"}, {}, true},
-      {"dp_cuda", "replicas", "replicas (on the GPUs)", {"gpus"}, {"mode"}, {}, false},
-      {"ddp_cpu", "ranks", "ranks (processes, Gloo)", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true},
-      {"ddp_cuda", "ranks", "ranks (one per GPU, NCCL)", {}, {"sync", "bucket_kib"}, {{"threads", 1}}, true},
-      {"allreduce_gloo", "bytes", "message size (bytes)", {}, {"ranks"}, {}, false, true},
-      {"allreduce_nccl", "bytes", "message size (bytes)", {}, {"ranks"}, {}, false, true},
-      // Family 2: pipelines and executions are words, not numbers, so they are the lines and batch
-      // size is the x axis; one chart per model and device.
-      {"gpu_train", "batch", "batch size (samples)", {"device"}, {"pipeline", "exec"}, {}, false, true},
-      {"copy", "bytes", "transfer size (bytes)", {}, {"memory"}, {}, false, true},
-  };
-  return specs;
-}
-
 std::vector<ChartFile> build_charts(const Report& report, const std::string& stem) {
   std::vector<ChartFile> files;
-  for (const ChartSpec& spec : chart_specs()) {
+  if (!report.spec) return files;  // an old or foreign report: no family told what to draw
+  for (const ChartSpec& spec : report.spec->charts) {
     // chart key (model + split values) -> series key -> points
     std::map<std::string, std::map<std::string, std::vector<std::pair<double, double>>>> charts;
     std::map<std::string, std::string> metric_of;
@@ -261,7 +248,7 @@ std::vector<ChartFile> build_charts(const Report& report, const std::string& ste
       files.push_back(std::move(file));
     }
   }
-  for (const PhaseChartSpec& spec : phase_chart_specs()) {
+  for (const PhaseChartSpec& spec : report.spec->phase_charts) {
     std::map<std::string, std::vector<const Entry*>> groups;  // chart key -> rows, in report order
     for (const Entry& entry : report.entries) {
       if (entry.family != spec.family || !entry.error.empty() || !has_phase_counters(entry)) continue;
@@ -293,7 +280,7 @@ std::vector<std::string> phase_share_lines(const std::vector<ChartFile>& charts)
       double total = 0;
       for (double v : bar.values) total += std::isfinite(v) && v > 0 ? v : 0;
       std::ostringstream line;
-      line << "| " << bar.name << " | " << bench::format_value(total) << " |";
+      line << "| " << bar.name << " | " << schema::format_value(total) << " |";
       for (double v : bar.values) {
         line << " " << std::fixed << std::setprecision(1) << (total > 0 && std::isfinite(v) && v > 0 ? 100 * v / total : 0.0)
              << "% |";
@@ -306,35 +293,35 @@ std::vector<std::string> phase_share_lines(const std::vector<ChartFile>& charts)
 
 std::vector<std::string> peer_ratio_lines(const Report& report) {
   std::vector<std::string> lines;
-  for (const Entry& peer : report.entries) {
-    if (peer.family + "/" != bench::kPeerPrefix || !peer.error.empty() || !(peer.value > 0)) continue;
-    const Entry* cpp = report.find(peer.name.substr(std::string(bench::kPeerPrefix).size()));
-    if (cpp == nullptr || !cpp->error.empty() || cpp->metric != peer.metric) continue;
+  for (const schema::PeerRatio& peer : report.peers) {  // paired by the schema, as the console's table
     std::ostringstream line;
-    line << "| `" << cpp->name << "` | " << bench::format_value(cpp->value) << " | " << bench::format_value(peer.value)
-         << " | " << std::fixed << std::setprecision(2) << cpp->value / peer.value << "x |";
+    line << "| `" << peer.name << "` | " << schema::format_value(peer.cpp) << " | " << schema::format_value(peer.python)
+         << " | " << std::fixed << std::setprecision(2) << peer.ratio() << "x |";
     lines.push_back(line.str());
   }
   return lines;
 }
 
-std::vector<std::string> device_ratio_lines(const Report& report) {
+std::vector<std::string> ratio_lines(const Report& report, const schema::RatioSpec& spec) {
   std::vector<std::string> lines;
-  auto label = [](const Entry& e, const std::string& key) {
-    auto it = e.labels.find(key);
-    return it == e.labels.end() ? std::string() : it->second;
+  auto same_settings = [&](const Entry& a, const Entry& b) {
+    for (const std::string& key : spec.same) {
+      const std::optional<std::string> value = setting_value(a, key);
+      if (!value || setting_value(b, key) != value) return false;
+    }
+    return true;
   };
-  for (const Entry& gpu : report.entries) {
-    if (gpu.family != "gpu_train" || label(gpu, "device") != "cuda" || !gpu.error.empty() || !gpu.args.count("batch")) continue;
-    for (const Entry& cpu : report.entries) {
-      if (cpu.family != "gpu_train" || cpu.model != gpu.model || label(cpu, "device") != "cpu" || !cpu.error.empty() ||
-          label(cpu, "pipeline") != "pageable" || label(cpu, "exec") != "eager" || !cpu.args.count("batch") ||
-          cpu.args.at("batch") != gpu.args.at("batch") || !(cpu.value > 0) || cpu.metric != gpu.metric) {
+  for (const Entry& row : report.entries) {
+    if (row.family != spec.family || !row.error.empty() || !matches(row, spec.row)) continue;
+    for (const Entry& against : report.entries) {
+      if (against.family != spec.family || against.model != row.model || !against.error.empty() ||
+          !matches(against, spec.against) || !same_settings(row, against) || !(against.value > 0) ||
+          against.metric != row.metric) {
         continue;
       }
       std::ostringstream line;
-      line << "| `" << gpu.name << "` | " << bench::format_value(gpu.value) << " | " << bench::format_value(cpu.value)
-           << " | " << std::fixed << std::setprecision(2) << gpu.value / cpu.value << "x |";
+      line << "| `" << row.name << "` | " << schema::format_value(row.value) << " | " << schema::format_value(against.value)
+           << " | " << std::fixed << std::setprecision(2) << row.value / against.value << "x |";
       lines.push_back(line.str());
       break;
     }
@@ -344,60 +331,73 @@ std::vector<std::string> device_ratio_lines(const Report& report) {
 
 std::vector<std::string> best_settings(const Report& report) {
   std::vector<std::string> lines;
-  std::map<std::string, std::vector<const Entry*>> groups;  // family/model[/load_us] in report order
+  if (!report.spec) return lines;
+  struct Group {
+    const schema::BestSpec* spec = nullptr;
+    std::string heading;               // "<family> <model>" and the group_by headings
+    std::vector<const Entry*> rows;    // every measured row, in report order
+  };
+  std::map<std::string, Group> groups;  // family/model/group_by values
   std::vector<std::string> order;
   for (const Entry& entry : report.entries) {
     if (!entry.error.empty() || std::isnan(entry.value)) continue;
-    if (entry.family + "/" == bench::kPeerPrefix) continue;  // the Python peer has its own section
-    // DDP runs without gradient synchronisation are the overhead baseline, not a way to train.
-    if (entry.args.count("sync") && entry.args.at("sync") == 0 && entry.args.count("ranks") && entry.args.at("ranks") > 1) {
-      continue;
-    }
+    if (schema::is_peer_name(entry.name)) continue;  // the Python peer has its own section
+    const auto spec = std::find_if(report.spec->best.begin(), report.spec->best.end(),
+                                   [&](const schema::BestSpec& b) { return b.family == entry.family; });
+    if (spec == report.spec->best.end()) continue;
     std::string key = entry.family + "/" + entry.model;
-    if (entry.args.count("load_us")) key += "/load_us:" + std::to_string(entry.args.at("load_us"));
-    // A device is not a setting to pick (family 2's cpu and cuda rows); a bandwidth sweep's
-    // labels (pinned, pageable memory) each have their own peak.
-    if (entry.labels.count("device")) key += "/device:" + entry.labels.at("device");
-    if (entry.args.count("bytes"))
-      for (const auto& [label, value] : entry.labels) key += "/" + label + ":" + value;
-    if (!groups.count(key)) order.push_back(key);
-    groups[key].push_back(&entry);
+    std::string heading = entry.family + (entry.model.empty() ? "" : " " + entry.model);
+    for (const schema::GroupBy& by : spec->group_by) {
+      const std::optional<std::string> value = setting_value(entry, by.key);
+      key += "/" + by.key + ":" + value.value_or("");
+      if (!value) continue;
+      std::string text = by.heading;
+      if (const size_t at = text.find("{}"); at != std::string::npos) text.replace(at, 2, *value);
+      heading += text;
+    }
+    Group& group = groups[key];
+    if (group.rows.empty()) order.push_back(key);
+    group.spec = &*spec;
+    group.heading = heading;
+    group.rows.push_back(&entry);
   }
   for (const std::string& key : order) {
-    const auto& entries = groups[key];
-    const Entry* best = entries.front();
-    const Entry* baseline = nullptr;
-    for (const Entry* e : entries) {
-      if (e->higher_is_better ? e->value > best->value : e->value < best->value) best = e;
-      if (baseline == nullptr && is_baseline(*e, report, "load_us")) baseline = e;
+    const Group& group = groups[key];
+    const schema::BestSpec& spec = *group.spec;
+    const Entry* best = nullptr;
+    for (const Entry* e : group.rows) {
+      // Rows kept only as a reference (not a way to train) are never the best.
+      if (std::any_of(spec.not_candidates.begin(), spec.not_candidates.end(), [&](const schema::RowMatch& m) { return matches(*e, m); }))
+        continue;
+      if (best == nullptr || (e->higher_is_better ? e->value > best->value : e->value < best->value)) best = e;
     }
-    std::vector<std::string> keys, label_keys;
-    for (const auto& [label, value] : best->labels) {
-      if (label != "device") keys.push_back(label);
-      label_keys.push_back(label);
-    }
-    for (const std::string& k : best->arg_order) {
-      if (k != "load_us") keys.push_back(k);
-    }
+    if (best == nullptr) continue;
+    const Entry* baseline = find_baseline(group.rows, spec.baseline);
+    auto grouped = [&](const std::string& k) {
+      return std::any_of(spec.group_by.begin(), spec.group_by.end(), [&](const schema::GroupBy& by) { return by.key == k; });
+    };
+    std::vector<std::string> keys;  // the settings a reader picks: labels, then arguments in name order
+    for (const auto& [label, value] : best->labels)
+      if (!grouped(label)) keys.push_back(label);
+    for (const std::string& k : best->arg_order)
+      if (!grouped(k)) keys.push_back(k);
     std::ostringstream line;
-    if (best->args.count("bytes")) {  // a bandwidth sweep: its peak, not a "best setting"
-      line << "**" << best->family;
-      if (!best->labels.empty()) line << " " << best->model << ", " << settings_text(*best, label_keys);
-      line << "**: peak " << bench::format_value(best->value) << " " << best->metric << " at "
-           << bench::format_value(static_cast<double>(best->args.at("bytes"))) << " bytes";
-      if (best->args.count("ranks")) line << ", " << args_text(best->args, {"ranks"});
+    line << "**" << group.heading << "**: ";
+    if (!spec.peak.empty() && best->args.count(spec.peak)) {  // a sweep: its peak, not a "best setting"
+      keys.erase(std::remove(keys.begin(), keys.end(), spec.peak), keys.end());
+      line << "peak " << schema::format_value(best->value) << " " << best->metric << " at "
+           << schema::format_value(static_cast<double>(best->args.at(spec.peak))) << " " << spec.peak;
+      const std::string others = settings_text(*best, keys);
+      if (!others.empty()) line << ", " << others;
       lines.push_back(line.str());
       continue;
     }
-    line << "**" << best->family << (best->model.empty() ? "" : " " + best->model);
-    if (best->labels.count("device")) line << " on " << best->labels.at("device");
-    if (best->args.count("load_us")) line << ", " << best->args.at("load_us") << " µs loading per sample";
-    line << "**: best " << settings_text(*best, keys) << " at " << bench::format_value(best->value) << " "
+    line << "best " << settings_text(*best, keys) << " at " << schema::format_value(best->value) << " "
          << metric_label(best->metric);
     if (baseline != nullptr && baseline != best && baseline->value > 0) {
       const double ratio = best->higher_is_better ? best->value / baseline->value : baseline->value / best->value;
       line << ", " << std::fixed << std::setprecision(2) << ratio << "x the baseline (" << settings_text(*baseline, keys)
-           << ": " << bench::format_value(baseline->value) << ")";
+           << ": " << schema::format_value(baseline->value) << ")";
     } else if (baseline == best) {
       line << " (the baseline itself: no setting beat it)";
     }
@@ -419,8 +419,11 @@ std::string render_report_markdown(const Report& report, const std::vector<Chart
                           "cudnn_version", "blas", "torch_threads", "pb_build_type", "pb_command_line"}) {
     out << "| " << key << " | " << ctx(key) << " |\n";
   }
-  out << "\n## Best settings on this machine\n\n";
-  for (const std::string& line : best_settings(report)) out << "- " << line << "\n";
+  // Without a spec nothing says what a baseline is: no best settings, no comparison tables.
+  if (report.spec) {
+    out << "\n## Best settings on this machine\n\n";
+    for (const std::string& line : best_settings(report)) out << "- " << line << "\n";
+  }
   const std::vector<std::string> peer = peer_ratio_lines(report);
   if (!peer.empty()) {
     out << "\n## C++ against the Python peer\n\nThe same work in Python (benchmarks/peer_python), in the same run "
@@ -429,11 +432,12 @@ std::string render_report_markdown(const Report& report, const std::vector<Chart
         << "| benchmark | C++ | Python | C++/Python |\n|---|---:|---:|---:|\n";
     for (const std::string& line : peer) out << line << "\n";
   }
-  const std::vector<std::string> devices = device_ratio_lines(report);
-  if (!devices.empty()) {
-    out << "\n## GPU against CPU\n\nEach cuda training row against the eager cpu row of the same model and batch "
-        << "(pageable memory), in samples/s.\n\n| benchmark | cuda | cpu | cuda/cpu |\n|---|---:|---:|---:|\n";
-    for (const std::string& line : devices) out << line << "\n";
+  for (const schema::RatioSpec& spec : report.spec ? report.spec->ratios : std::vector<schema::RatioSpec>{}) {
+    const std::vector<std::string> lines = ratio_lines(report, spec);
+    if (lines.empty()) continue;
+    out << "\n## " << spec.title << "\n\n" << spec.text << "\n\n| benchmark | " << spec.row_column << " | "
+        << spec.against_column << " | " << spec.row_column << "/" << spec.against_column << " |\n|---|---:|---:|---:|\n";
+    for (const std::string& line : lines) out << line << "\n";
   }
   if (!charts.empty()) out << "\n## Charts\n\n";
   for (const ChartFile& chart : charts) out << "![" << chart.chart.title << "](" << chart.file_name << ")\n\n";
@@ -451,11 +455,11 @@ std::string render_report_markdown(const Report& report, const std::vector<Chart
       out << entry.error << " | |\n";
       continue;
     }
-    out << bench::format_value(entry.value) << " " << metric_label(entry.metric) << " | ";
+    out << schema::format_value(entry.value) << " " << metric_label(entry.metric) << " | ";
     bool first = true;
     for (const auto& [key, value] : entry.counters) {
       if (key == entry.metric) continue;
-      out << (first ? "" : ", ") << key << " " << bench::format_value(value);
+      out << (first ? "" : ", ") << key << " " << schema::format_value(value);
       first = false;
     }
     out << " |\n";

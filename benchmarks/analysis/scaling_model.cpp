@@ -1,5 +1,6 @@
-// The DDP step model: least-squares alpha-beta fit, DDP's bucket rule, the overlapped bucket
-// schedule, and the check of its predictions against the measured points of a report.
+// The DDP step model: least-squares alpha-beta fit and the interpolated sweep, DDP's bucket rule,
+// FLOP-weighted gradient ready times, the overlapped bucket schedule, and the check of its
+// predictions against the measured points of a report.
 #include "benchmarks/analysis/scaling_model.h"
 
 #include <algorithm>
@@ -11,8 +12,6 @@
 
 namespace pb::analysis {
 namespace {
-
-constexpr int64_t kNoSync = 0, kAfterBackward = 1, kOverlapped = 2;  // bench_ddp's sync argument
 
 std::string sig4(double value) {
   std::ostringstream out;
@@ -94,6 +93,12 @@ AllreduceFit fit_ring_allreduce(int64_t ranks, const std::vector<std::pair<doubl
     residual += e * e;
   }
   fit.r_squared = syy > 0 ? 1 - residual / syy : 1;
+  std::map<double, std::pair<double, int>> by_size;  // size -> (sum of seconds, count)
+  for (const auto& [n, t] : bytes_seconds) {
+    by_size[n].first += t;
+    ++by_size[n].second;
+  }
+  for (const auto& [n, sum] : by_size) fit.sweep.emplace_back(n, sum.first / sum.second);
   return fit;
 }
 
@@ -105,6 +110,20 @@ double ring_allreduce_seconds(double bytes, int64_t ranks, const Link& link) {
   if (ranks <= 1) return 0;
   const auto p = static_cast<double>(ranks);
   return 2 * (p - 1) * link.alpha_s + 2 * (p - 1) / p * bytes / link.bandwidth_bytes_per_s;
+}
+
+double sweep_allreduce_seconds(const AllreduceFit& fit, double bytes) {
+  const auto& sweep = fit.sweep;
+  if (sweep.empty() || bytes < sweep.front().first || bytes > sweep.back().first) {
+    return ring_allreduce_seconds(bytes, fit.ranks, link_of(fit));
+  }
+  // The first measured size >= bytes; bytes lies in [previous size, that size].
+  const auto hi = std::lower_bound(sweep.begin(), sweep.end(), bytes,
+                                   [](const std::pair<double, double>& point, double n) { return point.first < n; });
+  if (hi->first == bytes || hi == sweep.begin()) return hi->second;
+  const auto lo = hi - 1;
+  const double share = (bytes - lo->first) / (hi->first - lo->first);
+  return lo->second + share * (hi->second - lo->second);
 }
 
 std::vector<double> buckets_from_parameters(const std::vector<int64_t>& param_bytes_in_backward_order,
@@ -134,7 +153,59 @@ std::vector<double> even_buckets(double gradient_bytes, int64_t bucket_bytes) {
   return buckets;
 }
 
+Gradients gradients_by_flops(const std::vector<Layer>& layers_in_backward_order) {
+  double total = 0;
+  for (const Layer& layer : layers_in_backward_order) total += layer.backward_flops;
+  if (!(total > 0)) throw std::invalid_argument("no layer has backward FLOPs: no ready times to weight");
+  Gradients out;
+  double done = 0;
+  for (const Layer& layer : layers_in_backward_order) {
+    done += layer.backward_flops;
+    for (int64_t bytes : layer.param_bytes) {
+      out.bytes.push_back(bytes);
+      out.ready.push_back(done / total);
+    }
+  }
+  return out;
+}
+
+Gradients gradients_at_steady_rate(const std::vector<int64_t>& param_bytes_in_backward_order) {
+  Gradients out;
+  double total = 0, done = 0;
+  for (int64_t bytes : param_bytes_in_backward_order) total += static_cast<double>(bytes);
+  for (int64_t bytes : param_bytes_in_backward_order) {
+    done += static_cast<double>(bytes);
+    out.bytes.push_back(bytes);
+    out.ready.push_back(total > 0 ? done / total : 1);
+  }
+  return out;
+}
+
+std::vector<double> bucket_ready(const Gradients& gradients, int64_t bucket_bytes) {
+  if (bucket_bytes < 1) throw std::invalid_argument("bucket size must be positive");
+  std::vector<double> ready;
+  double filled = 0;
+  // The same rule as buckets_from_parameters; a bucket is full when its last gradient exists.
+  for (size_t i = 0; i < gradients.bytes.size(); ++i) {
+    const auto bytes = static_cast<double>(gradients.bytes[i]);
+    if (ready.empty() || filled + bytes > static_cast<double>(bucket_bytes)) {
+      ready.push_back(0);
+      filled = 0;
+    }
+    filled += bytes;
+    ready.back() = std::max(ready.back(), gradients.ready[i]);
+  }
+  return ready;
+}
+
 StepPrediction predict_step(const StepModel& model, int64_t ranks, const Link& link) {
+  return predict_step(model, ranks, [&](double bytes) { return ring_allreduce_seconds(bytes, ranks, link); });
+}
+
+StepPrediction predict_step(const StepModel& model, int64_t ranks, const std::function<double(double)>& allreduce_seconds) {
+  if (!model.ready.empty() && model.ready.size() != model.buckets.size()) {
+    throw std::invalid_argument("a ready time per bucket, or none");
+  }
   StepPrediction out;
   const double backward_s = model.compute_s * model.backward_fraction;
   double total = 0;
@@ -142,10 +213,12 @@ StepPrediction predict_step(const StepModel& model, int64_t ranks, const Link& l
   // Time runs from the start of backward; the rest of the compute (forward, optimizer) does not
   // overlap with communication in DDP: the optimizer needs the summed gradients.
   double produced = 0, comm_end = 0;
-  for (double bytes : model.buckets) {
+  for (size_t i = 0; i < model.buckets.size(); ++i) {
+    const double bytes = model.buckets[i];
     produced += bytes;
-    const double ready = model.overlap && total > 0 ? backward_s * produced / total : backward_s;
-    const double t = ring_allreduce_seconds(bytes, ranks, link);
+    const double share = !model.ready.empty() ? model.ready[i] : total > 0 ? produced / total : 1;
+    const double ready = model.overlap ? backward_s * share : backward_s;
+    const double t = ranks > 1 ? allreduce_seconds(bytes) : 0;
     comm_end = std::max(comm_end, ready) + t;
     out.comm_s += t;
   }
@@ -155,11 +228,30 @@ StepPrediction predict_step(const StepModel& model, int64_t ranks, const Link& l
   return out;
 }
 
-std::map<int64_t, AllreduceFit> fit_report_sweep(const Report& report, const std::string& backend) {
+std::string link_of_entry(const Entry& entry) {
+  const auto it = entry.labels.find("link");
+  return it == entry.labels.end() ? kLoopbackLink : it->second;
+}
+
+std::vector<std::string> report_links(const Report& report, const std::string& backend) {
+  std::vector<std::string> links;
+  for (const Entry& entry : report.entries) {
+    if (entry.family != "allreduce_" + backend) continue;
+    const std::string link = link_of_entry(entry);
+    if (std::find(links.begin(), links.end(), link) == links.end()) links.push_back(link);
+  }
+  const auto loopback = std::find(links.begin(), links.end(), kLoopbackLink);
+  if (loopback != links.end()) std::rotate(links.begin(), loopback, loopback + 1);
+  return links;
+}
+
+std::map<int64_t, AllreduceFit> fit_report_sweep(const Report& report, const std::string& backend,
+                                                 const std::string& link) {
   const std::string family = "allreduce_" + backend;
   std::map<int64_t, std::vector<std::pair<double, double>>> by_ranks;
   for (const Entry& entry : report.entries) {
     if (entry.family != family || !entry.error.empty() || !entry.args.count("ranks") || !entry.args.count("bytes")) continue;
+    if (link_of_entry(entry) != link) continue;
     const double seconds = row_seconds(entry);
     if (!std::isfinite(seconds) || seconds <= 0) continue;
     by_ranks[entry.args.at("ranks")].emplace_back(static_cast<double>(entry.args.at("bytes")), seconds);
@@ -171,8 +263,8 @@ std::map<int64_t, AllreduceFit> fit_report_sweep(const Report& report, const std
     if (ranks >= 2 && sizes.size() >= 2) fits[ranks] = fit_ring_allreduce(ranks, points);
   }
   if (fits.empty()) {
-    throw ReportError("'" + report.path + "' has no all-reduce sweep (" + family +
-                      "/ranks:R/bytes:B rows at 2 or more sizes): run bench_ddp with --allreduce-bytes");
+    throw ReportError("'" + report.path + "' has no all-reduce sweep (" + family + "/ranks:R/bytes:B rows at 2 or more sizes" +
+                      (link == kLoopbackLink ? "" : " on link " + link) + "): run bench_ddp with --allreduce-bytes");
   }
   return fits;
 }
@@ -193,13 +285,14 @@ std::vector<DdpPoint> ddp_points(const Report& report, const std::string& family
     if (entry.family != family || !entry.error.empty()) continue;
     const auto step = entry.counters.find("step_ms");
     if (step == entry.counters.end() || !std::isfinite(step->second) || step->second <= 0) continue;
-    if (!entry.args.count("ranks") || !entry.args.count("sync")) continue;
+    if (!entry.args.count("ranks") || !entry.labels.count("sync")) continue;
     DdpPoint point;
     point.entry = &entry;
     point.model = entry.model;
     point.ranks = entry.args.at("ranks");
     point.threads = entry.args.count("threads") ? entry.args.at("threads") : 1;
-    point.sync = entry.args.at("sync");
+    point.sync = entry.labels.at("sync");
+    point.link = link_of_entry(entry);
     point.bucket_kib = entry.args.count("bucket_kib") ? entry.args.at("bucket_kib") : 25 * 1024;
     point.step_s = step->second * 1e-3;
     point.cv = coefficient_of_variation(entry.times);
@@ -210,36 +303,45 @@ std::vector<DdpPoint> ddp_points(const Report& report, const std::string& family
 
 const DdpPoint* compute_point(const std::vector<DdpPoint>& points, const std::string& model, int64_t threads) {
   for (const DdpPoint& p : points) {
-    if (p.model == model && p.ranks == 1 && p.threads == threads && p.sync == kNoSync) return &p;
+    if (p.model == model && p.ranks == 1 && p.threads == threads && p.sync == kSyncNone && p.link == kLoopbackLink) return &p;
   }
   return nullptr;
 }
 
 std::vector<CheckRow> check_against_report(const std::vector<DdpPoint>& points,
                                            const std::map<int64_t, AllreduceFit>& fits,
-                                           const std::map<std::string, std::vector<int64_t>>& param_bytes,
-                                           double backward_fraction, int64_t cores) {
+                                           const std::map<std::string, Gradients>& gradients,
+                                           double backward_fraction, int64_t cores, const std::string& link) {
   std::vector<CheckRow> rows;
   for (const DdpPoint& point : points) {
-    if (point.ranks < 2 || (point.sync != kAfterBackward && point.sync != kOverlapped)) continue;
-    const auto params = param_bytes.find(point.model);
+    if (point.link != link) continue;
+    if (point.ranks < 2 || (point.sync != kSyncAfterBackward && point.sync != kSyncOverlapped)) continue;
+    const auto params = gradients.find(point.model);
     const DdpPoint* compute = compute_point(points, point.model, point.threads);
-    if (params == param_bytes.end() || compute == nullptr) continue;
+    if (params == gradients.end() || compute == nullptr) continue;
     CheckRow row;
     row.point = point;
     const AllreduceFit& fit = nearest_fit(fits, point.ranks);
     row.fit_ranks = fit.ranks;
+    // The measured sweep at its own rank count; another rank count's only through its fitted link.
+    row.interpolated = fit.ranks == point.ranks;
+    const int64_t ranks = point.ranks;
+    const std::function<double(double)> allreduce = [&fit, &row, ranks](double bytes) {
+      return row.interpolated ? sweep_allreduce_seconds(fit, bytes) : ring_allreduce_seconds(bytes, ranks, link_of(fit));
+    };
     StepModel model;
     model.compute_s = compute->step_s;
     model.backward_fraction = backward_fraction;
-    model.buckets = buckets_from_parameters(params->second, point.bucket_kib * 1024);
-    model.overlap = point.sync == kOverlapped;
-    row.predicted_s = predict_step(model, point.ranks, link_of(fit)).step_s;
+    model.buckets = buckets_from_parameters(params->second.bytes, point.bucket_kib * 1024);
+    model.ready = bucket_ready(params->second, point.bucket_kib * 1024);
+    model.overlap = point.sync == kSyncOverlapped;
+    row.predicted_s = predict_step(model, point.ranks, allreduce).step_s;
     row.error = row.predicted_s / point.step_s - 1;
     for (const DdpPoint& local : points) {
-      if (local.model == point.model && local.ranks == point.ranks && local.threads == point.threads && local.sync == kNoSync) {
+      if (local.model == point.model && local.ranks == point.ranks && local.threads == point.threads &&
+          local.sync == kSyncNone && local.link == link) {
         model.compute_s = local.step_s;
-        row.local_predicted_s = predict_step(model, point.ranks, link_of(fit)).step_s;
+        row.local_predicted_s = predict_step(model, point.ranks, allreduce).step_s;
         row.local_error = row.local_predicted_s / point.step_s - 1;
         break;
       }

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "benchmarks/harness/summary.h"
+#include "benchmarks/analysis/report_schema.h"
 
 namespace pb::analysis {
 namespace {
@@ -74,7 +74,7 @@ std::string render_stacked_bars(const Chart& chart) {
     svg << R"(<line x1=")" << num(px(v)) << R"(" y1=")" << num(kBarTop) << R"(" x2=")" << num(px(v)) << R"(" y2=")"
         << num(axis_y) << R"(" stroke="#e0e0e0"/>)"
         << R"(<text x=")" << num(px(v)) << R"(" y=")" << num(axis_y + 16) << R"(" text-anchor="middle">)"
-        << xml_escape(bench::format_value(v)) << "</text>\n";
+        << xml_escape(schema::format_value(v)) << "</text>\n";
   }
   svg << R"(<g class="axes" stroke="#444" fill="none">)"
       << R"(<line x1=")" << num(left) << R"(" y1=")" << num(axis_y) << R"(" x2=")" << num(left + kPlotWidth)
@@ -101,13 +101,13 @@ std::string render_stacked_bars(const Chart& chart) {
       svg << R"(<rect class="segment" data-part=")" << xml_escape(chart.parts[p]) << R"(" x=")" << num(px(at))
           << R"(" y=")" << num(y) << R"(" width=")" << num(px(at + v) - px(at)) << R"(" height=")" << num(kThickness)
           << R"(" fill=")" << colour(p) << R"("><title>)"
-          << xml_escape(bar.name + ": " + chart.parts[p] + " " + bench::format_value(v) + " " + chart.y_label + " (" +
+          << xml_escape(bar.name + ": " + chart.parts[p] + " " + schema::format_value(v) + " " + chart.y_label + " (" +
                         share.str() + ")")
           << "</title></rect>";
       at += v;
     }
     svg << R"(<text class="total" x=")" << num(px(total) + 4) << R"(" y=")" << num(y + kThickness - 3) << R"(">)"
-        << xml_escape(bench::format_value(total)) << "</text></g>\n";
+        << xml_escape(schema::format_value(total)) << "</text></g>\n";
   }
   const double lx = left + kPlotWidth + 20;
   for (size_t p = 0; p < chart.parts.size(); ++p) {
@@ -177,7 +177,7 @@ std::string render_svg(const Chart& chart) {
     svg << R"(<line x1=")" << num(kLeft) << R"(" y1=")" << num(py(y)) << R"(" x2=")" << num(kLeft + plot_w)
         << R"(" y2=")" << num(py(y)) << R"(" stroke="#e0e0e0"/>)"
         << R"(<text x=")" << num(kLeft - 6) << R"(" y=")" << num(py(y) + 4) << R"(" text-anchor="end">)"
-        << xml_escape(bench::format_value(y)) << "</text>\n";
+        << xml_escape(schema::format_value(y)) << "</text>\n";
   }
   std::vector<double> x_ticks(xs.begin(), xs.end());
   if (x_ticks.size() > 12) {  // thin out: keep about ten, always the ends
@@ -194,7 +194,7 @@ std::string render_svg(const Chart& chart) {
     svg << R"(<line x1=")" << num(px(x)) << R"(" y1=")" << num(kTop + plot_h) << R"(" x2=")" << num(px(x))
         << R"(" y2=")" << num(kTop + plot_h + 5) << R"(" stroke="#444"/>)"
         << R"(<text x=")" << num(px(x)) << R"(" y=")" << num(kTop + plot_h + 18) << R"(" text-anchor="middle">)"
-        << xml_escape(bench::format_value(x)) << "</text>\n";
+        << xml_escape(schema::format_value(x)) << "</text>\n";
   }
   svg << R"(<text class="x-label" x=")" << num(kLeft + plot_w / 2) << R"(" y=")" << num(kHeight - 25)
       << R"(" text-anchor="middle">)" << xml_escape(chart.x_label) << "</text>\n"
@@ -219,7 +219,7 @@ std::string render_svg(const Chart& chart) {
       for (const auto& [x, y] : s.points) {
         if (!std::isfinite(x) || !std::isfinite(y) || (chart.log_x && x <= 0)) continue;
         svg << R"(<circle class="point" cx=")" << num(px(x)) << R"(" cy=")" << num(py(y)) << R"(" r="3.5" fill=")"
-            << stroke << R"("><title>)" << xml_escape(s.name + ": " + bench::format_value(y)) << "</title></circle>\n";
+            << stroke << R"("><title>)" << xml_escape(s.name + ": " + schema::format_value(y)) << "</title></circle>\n";
       }
     }
     const double lx = kWidth - kRight + 15;

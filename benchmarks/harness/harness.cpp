@@ -90,14 +90,18 @@ class TeeReporter : public benchmark::BenchmarkReporter {
   // With repetitions the console shows only the aggregates (mean, median, ...), the JSON every
   // repetition too: compare needs them for its U test. (Google Benchmark's own
   // --benchmark_display_aggregates_only would hide them from this reporter, JSON included.)
+  // Google Benchmark reports a point with repetitions in two calls, its repetitions and then its
+  // aggregates: the point is shown and counted once, with the second.
   void ReportRuns(const std::vector<Run>& runs) override {
     json_.ReportRuns(runs);
-    std::vector<Run> shown, aggregates;
+    std::vector<Run> shown;
+    bool aggregates_follow = false;
     for (const Run& run : runs) {
-      if (run.error_occurred && run.error_message.rfind("skipped:", 0) == 0) continue;  // in the summary
-      (run.run_type == Run::RT_Aggregate ? aggregates : shown).push_back(run);
+      if (run.run_type != Run::RT_Aggregate && !run.error_occurred && run.repetitions > 1) aggregates_follow = true;
+      if (run.error_occurred && schema::is_skip_message(run.error_message)) continue;  // in the summary
+      shown.push_back(run);
     }
-    if (!aggregates.empty()) shown = aggregates;
+    if (aggregates_follow) return;
     if (!shown.empty()) console_.ReportRuns(shown);
     ++done_;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -213,14 +217,20 @@ void check_device_kinds(const std::vector<std::string>& devices) {
 
 int run_suite(int argc, char** argv, const Suite& suite) {
   HarnessOptions options;
+  bool print_spec = false;
   Cli cli(suite.program, suite.purpose);
   cli.option("out", &options.out, "write the JSON report here (atomically)")
       .flag("quick", &options.quick, "tiny sweep with fixed iterations (smoke test)")
       .flag("no-peer", &options.no_peer, "do not run the Python peer (benchmarks/peer_python)")
+      .flag("report-spec", &print_spec, "print the report spec (charts, baselines) as JSON and exit, measuring nothing")
       .option("python", &options.peer.python, "interpreter for the Python peer (default: $PB_PYTHON, the build's torch Python, python3, /usr/bin/python3)")
       .pass_through("--benchmark_", "Google Benchmark flags, e.g. --benchmark_filter=<regex>");
   suite.add_options(cli);
   parse_or_exit(cli, argc, argv);
+  if (print_spec) {
+    std::cout << nlohmann::json(suite.report_spec).dump(2) << std::endl;
+    return 0;
+  }
   if (!options.out.empty()) {
     try {
       check_writable(options.out);
@@ -277,6 +287,12 @@ int run_suite(int argc, char** argv, const Suite& suite) {
   const std::vector<SummaryRow> cpp_rows = summary_rows(report);
   if (!cpp_rows.empty() && std::all_of(cpp_rows.begin(), cpp_rows.end(), [](const SummaryRow& r) { return is_skip(r); })) {
     fail_usage(suite.program, "nothing ran: every benchmark was skipped (" + cpp_rows.front().error + ")");
+  }
+  // The report carries what its reader needs to draw it: pb_report knows no family.
+  report["context"][schema::kReportSpecKey] = suite.report_spec;
+  if (suite.derive) {
+    Derivation derivation(&report);
+    suite.derive(derivation);
   }
   const bool cpp_failed = std::any_of(cpp_rows.begin(), cpp_rows.end(),
                                       [](const SummaryRow& r) { return !r.error.empty() && !is_skip(r); });

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "benchmarks/analysis/report_spec.h"
+#include "benchmarks/harness/derive.h"
 #include "benchmarks/harness/peer.h"
 #include "common/cli.h"
 
@@ -41,6 +43,14 @@ struct Suite {
   // Optional: the Python peer's job for the runs in `report` ({"workflow": ..., "points": [...]},
   // each point named after the C++ run it mirrors), or null when there is nothing to mirror.
   std::function<nlohmann::json(const nlohmann::json& report, const HarnessOptions&)> peer_job;
+  // Optional: metrics derived from other points (speed-up, efficiency, overhead), computed from
+  // the finished run's medians (derive.h) before the summary and the report are written. Never
+  // from figures kept while the run went on: a filter, repetitions or another order change those.
+  std::function<void(Derivation&)> derive;
+  // What pb_report draws and compares for the suite's families (charts, the baseline of the best
+  // settings, rows that are no way to train, the derived metrics): written into the report's
+  // context as pb_report_spec, and printed by --report-spec.
+  schema::ReportSpec report_spec;
 };
 
 // Checks for a suite's validate(): throw CliError with the one-line message for an unknown
@@ -52,7 +62,8 @@ void check_device_kinds(const std::vector<std::string>& devices);
 // Runs a suite; returns the process exit code: 0; 1 when a C++ benchmark failed its correctness
 // check (a real error, not a recorded skip; a failed Python peer is reported, not counted); 2 for
 // a bad command line (Google Benchmark's flags included), an --out that cannot be written or
-// replaced, a filter that matches nothing, or when every benchmark was skipped. --out is written
+// replaced, a filter that matches nothing, or when every benchmark was skipped. --report-spec
+// prints the suite's report spec as JSON and exits 0, measuring nothing. --out is written
 // once, when the run has finished; an interrupt leaves the previous file as it was (SIGINT or
 // SIGTERM while the peer runs: the peer is stopped and the process exits 130 or 143).
 int run_suite(int argc, char** argv, const Suite& suite);

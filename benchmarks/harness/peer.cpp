@@ -145,58 +145,8 @@ void merge_peer_result(nlohmann::json& report, const nlohmann::json& peer_result
   }
 }
 
-std::string name_segment(const std::string& name, size_t index) {
-  std::stringstream stream(name);
-  std::string segment;
-  for (size_t i = 0; std::getline(stream, segment, '/'); ++i) {
-    if (i == index) return segment;
-  }
-  return "";
-}
-
-std::map<std::string, int64_t> name_args(const std::string& name) {
-  std::map<std::string, int64_t> args;
-  std::stringstream stream(name);
-  std::string segment;
-  while (std::getline(stream, segment, '/')) {
-    const size_t colon = segment.find(':');
-    if (colon == std::string::npos) continue;
-    try {
-      args[segment.substr(0, colon)] = std::stoll(segment.substr(colon + 1));
-    } catch (const std::exception&) {
-      // not a number: not an argument
-    }
-  }
-  return args;
-}
-
-std::vector<const nlohmann::json*> first_repetition_runs(const nlohmann::json& report) {
-  std::vector<const nlohmann::json*> runs;
-  for (const auto& run : report["benchmarks"]) {
-    if (run.value("run_type", "") != "iteration" || run.value("repetition_index", 0) != 0) continue;
-    if (run.value("error_occurred", false)) continue;
-    if (run.value("run_name", std::string()).rfind(kPeerPrefix, 0) == 0) continue;
-    runs.push_back(&run);
-  }
-  return runs;
-}
-
 std::vector<PeerRatio> peer_ratios(const nlohmann::json& report) {
-  const std::vector<SummaryRow> rows = summary_rows(report);
-  std::map<std::string, double> rates;
-  for (const SummaryRow& row : rows) {
-    if (!row.error.empty()) continue;
-    for (const auto& [key, value] : row.counters) {
-      if (key == "samples_per_s") rates[row.name] = value;
-    }
-  }
-  std::vector<PeerRatio> ratios;
-  for (const SummaryRow& row : rows) {
-    if (row.name.rfind(kPeerPrefix, 0) != 0 || !rates.count(row.name)) continue;
-    const std::string cpp_name = row.name.substr(std::string(kPeerPrefix).size());
-    if (rates.count(cpp_name) && rates[row.name] > 0) ratios.push_back({cpp_name, rates[cpp_name], rates[row.name]});
-  }
-  return ratios;
+  return schema::peer_ratios(schema::read_benchmarks(report, ""));
 }
 
 void print_peer_ratios(const nlohmann::json& report, std::ostream& out) {

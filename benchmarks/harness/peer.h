@@ -11,10 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "benchmarks/analysis/report_schema.h"
+
 namespace pb::bench {
 
 // The prefix of every peer row's name; the rest is the name of the C++ row it mirrors.
-constexpr const char* kPeerPrefix = "peer_python/";
+using schema::kPeerPrefix;
 
 struct PeerSettings {
   std::string python;  // interpreter; "" = $PB_PYTHON, else python3 on PATH, else /usr/bin/python3
@@ -40,21 +42,15 @@ nlohmann::json run_python_peer(nlohmann::json job, const PeerSettings& settings)
 // Appends the peer's rows and context to a Google Benchmark report.
 void merge_peer_result(nlohmann::json& report, const nlohmann::json& peer_result);
 
-// "dp_cpu/cnn/mode:0/replicas:1/threads:1/real_time" -> {mode: 0, replicas: 1, threads: 1}.
-std::map<std::string, int64_t> name_args(const std::string& name);
-// The index-th '/'-separated segment of a name ("" when there are fewer).
-std::string name_segment(const std::string& name, size_t index);
+// Reading reports is the report schema's (benchmarks/analysis/report_schema.h): first_repetition_runs
+// (the measured runs a peer job can mirror: iteration rows of the first repetition, without
+// errors), named here for the suites' peer_job. Suites never parse run names: their typed points
+// build them (point.h).
+using schema::first_repetition_runs;
 
-// The measured runs of a report that a peer job can mirror: iteration rows of the first
-// repetition, without errors.
-std::vector<const nlohmann::json*> first_repetition_runs(const nlohmann::json& report);
-
-// One C++ benchmark and its Python peer: samples/s of each (medians with repetitions).
-struct PeerRatio {
-  std::string name;  // the C++ name
-  double cpp = 0, python = 0;
-  double ratio() const { return cpp / python; }
-};
+// One C++ benchmark and its Python peer: the same metric (samples/s) of each, medians with
+// repetitions; the pairing rule is schema::peer_ratios.
+using PeerRatio = schema::PeerRatio;
 std::vector<PeerRatio> peer_ratios(const nlohmann::json& report);
 // The "C++ / Python" table of peer_ratios, for the console summary; nothing when there are none.
 void print_peer_ratios(const nlohmann::json& report, std::ostream& out);

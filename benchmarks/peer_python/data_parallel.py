@@ -1,19 +1,20 @@
 """Source 002 in Python, as benchmarks/data_parallel.cpp measures it: one iteration is one training
-step of `batch` samples from a dataset on the CPU, on one device (mode 0) or through
-nn.DataParallel (mode 1, the source's way; it needs CUDA and one replica per GPU)."""
+step of `batch` samples from a dataset on the CPU, on one device (mode "single") or through
+nn.DataParallel (mode "upstream", the source's way; it needs CUDA and one replica per GPU)."""
 import torch
 import torch.nn as nn
 
 import pb_common
 from pb_common import param
 
-SINGLE, UPSTREAM = 0, 1
+# The C++ point's mode, in the words of its run name (mode:single, mode:upstream).
+SINGLE, UPSTREAM = "single", "upstream"
 
 
 def skip_reason(point):
-    mode, device = param(point, "mode"), param(point, "device", str)
+    mode, device = param(point, "mode", str), param(point, "device", str)
     if mode not in (SINGLE, UPSTREAM):
-        return f"mode {mode} has no Python counterpart (persistent or re-cloned replicas are the C++ strategies)"
+        return f"mode '{mode}' has no Python counterpart (persistent or re-cloned replicas are the C++ strategies)"
     if mode == UPSTREAM and device != "cuda":
         return "nn.DataParallel needs CUDA"
     if device == "cuda":
@@ -28,7 +29,7 @@ def skip_reason(point):
 
 
 def measure(point, min_time):
-    kind, mode = param(point, "model", str), param(point, "mode")
+    kind, mode = param(point, "model", str), param(point, "mode", str)
     batch, samples = param(point, "batch"), param(point, "samples")
     device = torch.device("cuda:0" if param(point, "device", str) == "cuda" else "cpu")
     (inputs, targets), _ = pb_common.make_synthetic_split(kind, samples, 1, 0)

@@ -1,5 +1,6 @@
 // pb_report: turns one benchmark report into a Markdown summary (environment, best settings,
-// full table) with SVG charts beside it, written all or none.
+// full table) with SVG charts beside it, written all or none. What to chart and what a baseline is
+// comes from the report (context.pb_report_spec, written by the family's harness run).
 #include <filesystem>
 #include <iostream>
 
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
     // Beside the report, the folder exists once the report can be read.
     if (!out_dir.empty()) pb::check_writable(markdown);
     const pb::analysis::Report report = pb::analysis::load_report(paths[0]);
+    if (!report.spec) {
+      std::cerr << cli.program() << ": note: '" << paths[0] << "' carries no " << pb::schema::kReportSpecKey
+                << " (an older or foreign report): the environment and the table only, no charts or best settings\n";
+    }
     const std::vector<pb::analysis::ChartFile> charts = pb::analysis::build_charts(report, stem);
     // Everything is rendered first and written all or none: a failure partway (a full disk, a
     // folder where a chart must go) leaves the folder as it was, older reports included.

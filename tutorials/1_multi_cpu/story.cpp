@@ -110,7 +110,8 @@ void announce_change(int step, const std::string& setting, const std::string& be
 
 int announce_changes(const Settings& before, const Settings& after, const std::string& why) {
   int changed = 0;
-  const auto check = [&](int step, const char* setting, double from, double to) {
+  // Integers print as integers (1000000, not 1e+06), the loading cost as a decimal.
+  const auto check = [&](int step, const char* setting, auto from, auto to) {
     if (from == to) return;
     std::ostringstream a, b;
     a << from;

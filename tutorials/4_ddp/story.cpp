@@ -1,5 +1,5 @@
 // Series 4 so far: the state each step hands on, rebuilt exactly as the step that made it did.
-#include "story.h"
+#include "tutorials/4_ddp/story.h"
 
 #include <algorithm>
 #include <iostream>
