@@ -43,7 +43,7 @@ ddp_flags="--ranks 1,2"
 default_suites=(
   # Family 1: workers 0 (the baseline), 2 (one per core: the winner with a loading cost) and 4
   # (oversubscribed); libtorch's default loader against deep-nice, the preset that wins.
-  "bench_cpu_training cpu_training $repetitions $min_time 4 --workers 0,2,4 --loaders default,deep-nice"
+  "bench_cpu_training cpu_training $repetitions $min_time 3 --workers 0,2,4 --loaders default,deep-nice"
   # Family 2: its CPU rows (the reference for the GPU rows) are kept to batches 64 and 256 already.
   "bench_gpu_training gpu_training $repetitions $min_time 1"
   # Family 3: a CPU step of the CNN at batch 256 takes ~0.3 s: a second per repetition, not one
@@ -51,7 +51,7 @@ default_suites=(
   "bench_data_parallel data_parallel $repetitions ${PB_DP_MIN_TIME:-1} 3 --replicas 1,2,4"
   # Family 4: every sync mode and bucket size, and every all-reduce size, on 1 and 2 ranks. Two
   # repetitions: the Python peer starts its ranks as new processes for each.
-  "bench_ddp ddp_training ${PB_DDP_REPETITIONS:-2} $min_time 3 $ddp_flags"
+  "bench_ddp ddp_training ${PB_DDP_REPETITIONS:-2} $min_time 2 $ddp_flags"
 )
 full_suites=(
   "bench_cpu_training cpu_training $repetitions $min_time 7"

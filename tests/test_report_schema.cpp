@@ -188,6 +188,24 @@ TEST(Schema, TimeIsTheMetricWhenThereIsNoRate) {
   EXPECT_DOUBLE_EQ(b.at(0).value, 2.0);
 }
 
+// Google Benchmark picks a time unit per benchmark: times compare in seconds (2 ms against 500 us
+// is 4x, not 0.004x), for peer ratios and for the report's best settings alike.
+TEST(Schema, TimesCompareInSecondsWhateverTheirUnit) {
+  json cpp = row("t/x", {{"final_loss", 0.5}}), peer = row("peer_python/t/x", {{"final_loss", 0.5}});
+  peer["real_time"] = 8000.0;
+  peer["time_unit"] = "us";
+  const auto b = schema::read_benchmarks(report_of(json::array({cpp, peer})), "");
+  EXPECT_DOUBLE_EQ(schema::comparable_value(b.at(0)), 0.002);
+  EXPECT_DOUBLE_EQ(schema::comparable_value(b.at(1)), 0.008);
+  const auto ratios = schema::peer_ratios(b);
+  ASSERT_EQ(ratios.size(), 1u);
+  EXPECT_DOUBLE_EQ(ratios[0].ratio(), 4.0);  // C++ 2 ms, Python 8000 us: C++ 4x as fast
+  EXPECT_EQ(schema::seconds_per_unit("fortnights"), std::nullopt);
+  json odd = row("t/y", {});
+  odd["time_unit"] = "fortnights";
+  EXPECT_TRUE(std::isnan(schema::comparable_value(schema::read_benchmarks(report_of(json::array({odd})), "").at(0))));
+}
+
 TEST(Schema, PeerRowsPairWithTheirCppRows) {
   const json rows = {row("f/linear/workers:0", {{"samples_per_s", 900.0}}), row("f/linear/workers:4", {{"samples_per_s", 600.0}}),
                      row("f/cnn/workers:0", {{"samples_per_s", 50.0}}),

@@ -33,15 +33,6 @@ bool any_p_value(const std::vector<Comparison>& comparisons) {
   return false;
 }
 
-// Seconds per unit of a benchmark's `time_unit` (Google Benchmark writes ns, us, ms or s).
-std::optional<double> seconds_per(const std::string& unit) {
-  if (unit == "ns") return 1e-9;
-  if (unit == "us") return 1e-6;
-  if (unit == "ms") return 1e-3;
-  if (unit == "s") return 1.0;
-  return std::nullopt;
-}
-
 }  // namespace
 
 const std::vector<std::string>& environment_keys() {
@@ -87,14 +78,10 @@ Comparison compare_reports(const Report& baseline, const Report& contender, cons
     bool units_differ = false;
     row.time_unit = base.time_unit.empty() ? other->time_unit : base.time_unit;
     if (!base.time_unit.empty() && !other->time_unit.empty() && base.time_unit != other->time_unit) {
-      const std::optional<double> from = seconds_per(other->time_unit), to = seconds_per(base.time_unit);
+      const std::optional<double> from = schema::seconds_per_unit(other->time_unit), to = schema::seconds_per_unit(base.time_unit);
       if (from && to) {
         const double scale = *from / *to;
-        row.contender_time *= scale;
-        if (other->metric == "real_time") {  // rate counters are per second whatever the unit
-          row.contender *= scale;
-          for (double& v : contender_values) v *= scale;
-        }
+        row.contender_time *= scale;  // the figures (rates, or times in seconds) need no scaling
       } else {
         units_differ = true;
         row.time_unit = "";  // times shown as written, without a unit that would be wrong for one

@@ -2,6 +2,8 @@
 // NaN to be marked later) with their names split into family, model, arguments and labels.
 #include "benchmarks/analysis/report_data.h"
 
+#include <limits>
+
 namespace pb::analysis {
 namespace {
 
@@ -54,8 +56,13 @@ Report parse_report(const nlohmann::json& json, const std::string& path) {
     entry.metric = b.metric;
     entry.higher_is_better = b.higher_is_better;
     entry.values = std::move(b.values);
+    if (b.metric == "real_time") {  // in seconds, as entry.value below
+      const double scale = schema::seconds_per_unit(b.time_unit).value_or(std::numeric_limits<double>::quiet_NaN());
+      for (double& v : entry.values) v *= scale;
+    }
     entry.times = std::move(b.real_times);
-    entry.value = b.value;
+    // Comparable across rows: best settings and ratios compare entries whose time units may differ.
+    entry.value = schema::comparable_value(b);
     entry.time = b.real_time;
     entry.time_unit = b.time_unit;
     entry.counters = std::move(b.counters);

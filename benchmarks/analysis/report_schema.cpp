@@ -209,6 +209,20 @@ std::vector<const nlohmann::json*> first_repetition_runs(const nlohmann::json& r
   return runs;
 }
 
+std::optional<double> seconds_per_unit(const std::string& unit) {
+  if (unit == "ns") return 1e-9;
+  if (unit == "us") return 1e-6;
+  if (unit == "ms") return 1e-3;
+  if (unit == "s") return 1.0;
+  return std::nullopt;
+}
+
+double comparable_value(const Benchmark& b) {
+  if (b.metric != "real_time") return b.value;
+  const std::optional<double> scale = seconds_per_unit(b.time_unit);
+  return scale ? b.value * *scale : std::numeric_limits<double>::quiet_NaN();
+}
+
 std::vector<PeerRatio> peer_ratios(const std::vector<Benchmark>& benchmarks) {
   std::map<std::string, const Benchmark*> by_name;
   for (const Benchmark& b : benchmarks) by_name.emplace(b.name, &b);
@@ -219,8 +233,10 @@ std::vector<PeerRatio> peer_ratios(const std::vector<Benchmark>& benchmarks) {
     if (it == by_name.end()) continue;
     const Benchmark& cpp = *it->second;
     if (!cpp.error.empty() || cpp.metric.empty() || cpp.metric != peer.metric) continue;
-    if (!(std::isfinite(cpp.value) && cpp.value > 0 && std::isfinite(peer.value) && peer.value > 0)) continue;
-    ratios.push_back({cpp.name, cpp.metric, cpp.value, peer.value, cpp.higher_is_better});
+    // Times in seconds: the peer may write another unit than its C++ row.
+    const double cpp_value = comparable_value(cpp), peer_value = comparable_value(peer);
+    if (!(std::isfinite(cpp_value) && cpp_value > 0 && std::isfinite(peer_value) && peer_value > 0)) continue;
+    ratios.push_back({cpp.name, cpp.metric, cpp_value, peer_value, cpp.higher_is_better});
   }
   return ratios;
 }

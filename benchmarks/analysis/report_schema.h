@@ -93,6 +93,13 @@ struct Benchmark {
   bool is_failure() const { return !error.empty() && !is_skip_message(error); }
 };
 
+// Seconds per unit of Google Benchmark's `time_unit` (ns, us, ms, s); none for anything else.
+std::optional<double> seconds_per_unit(const std::string& unit);
+// A benchmark's headline figure in a unit every row shares: a rate as it is (per second whatever
+// the time unit), a real_time in seconds (Google Benchmark picks the unit per benchmark, so two
+// rows of one report may differ: 1 ms against 900 us). NaN for a time in an unknown unit.
+double comparable_value(const Benchmark& b);
+
 // The median; NaN when `values` is empty or holds a NaN (a repetition without a value).
 double median(std::vector<double> values);
 

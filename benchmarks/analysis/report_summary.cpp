@@ -44,7 +44,7 @@ bool matches_fixed(const Entry& entry, const std::vector<std::pair<std::string, 
 
 std::string metric_label(const std::string& metric) {
   if (metric == "samples_per_s") return "samples/s";
-  if (metric == "real_time") return "time";
+  if (metric == "real_time") return "s (time)";
   if (metric == "algbw_GBps") return "algorithm bandwidth (GB/s)";
   if (metric == "busbw_GBps") return "bus bandwidth (GB/s)";
   if (metric == "GBps") return "copy bandwidth (GB/s)";
