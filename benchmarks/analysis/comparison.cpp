@@ -74,7 +74,6 @@ Comparison compare_reports(const Report& baseline, const Report& contender, cons
     // Times in the baseline's unit: Google Benchmark picks the unit per benchmark, so two runs of
     // one benchmark may differ (1 s against 500000000 ns is a 2x speed-up, not 0.000x). A failed
     // run has no unit and no time: the other side's unit stands.
-    std::vector<double> contender_values = other->values;
     bool units_differ = false;
     row.time_unit = base.time_unit.empty() ? other->time_unit : base.time_unit;
     if (!base.time_unit.empty() && !other->time_unit.empty() && base.time_unit != other->time_unit) {
@@ -100,7 +99,7 @@ Comparison compare_reports(const Report& baseline, const Report& contender, cons
       row.note = "zero value";
     } else {
       row.ratio = base.higher_is_better ? row.contender / row.baseline : row.baseline / row.contender;
-      row.p_value = mann_whitney_p(base.values, contender_values);
+      row.p_value = mann_whitney_p(base.values, other->values);
       log_sum += std::log(row.ratio);
       ++c.geomean_count;
     }
